@@ -1,0 +1,90 @@
+"""Process assembly: the web application, built from every domain's routes."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+
+from clamor import __version__
+from clamor.accounts import api as accounts_api
+from clamor.accounts import pages as accounts_pages
+from clamor.audit import api as audit_api
+from clamor.audit import pages as audit_pages
+from clamor.audit import service as audit
+from clamor.core.config import Settings, derive_key, read_secret
+from clamor.dashboard import pages as dashboard_pages
+from clamor.migrations import upgrade
+from clamor.org import api as org_api
+from clamor.org import pages as org_pages
+from clamor.storage.database import Database
+from clamor.system import pages as system_pages
+from clamor.web import errors
+from clamor.web.csrf import COOKIE_NAME, CsrfSigner
+from clamor.web.deps import AppState, csrf_guard
+from clamor.web.render import make_environment
+
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+def open_database(settings: Settings, *, migrate: bool = True) -> Database:
+    """Connect, configure the audit chain's key, and bring the schema to head."""
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    audit.configure(derive_key(read_secret(settings), "audit-chain"))
+    if migrate:
+        upgrade(db.engine)
+    return db
+
+
+def create_app(settings: Settings, db: Database | None = None) -> FastAPI:
+    secret = read_secret(settings)
+    database = db or open_database(settings)
+    app = FastAPI(
+        title="Clamor",
+        version=__version__,
+        description="Complaints (信访) and public-opinion (舆情) incident management.",
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(csrf_guard)],
+    )
+    app.state.clamor = AppState(
+        settings=settings,
+        db=database,
+        csrf=CsrfSigner(derive_key(secret, "csrf").hex()),
+        templates=make_environment(),
+    )
+    errors.install(app)
+    _install_csrf_cookie(app, secure=settings.secure_cookies)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in (
+        system_pages.router,
+        accounts_pages.router,
+        accounts_api.router,
+        org_pages.router,
+        org_api.router,
+        audit_pages.router,
+        audit_api.router,
+        dashboard_pages.router,
+    ):
+        app.include_router(router)
+    return app
+
+
+def _install_csrf_cookie(app: FastAPI, *, secure: bool) -> None:
+    """Set the CSRF cookie on responses to browsers that did not have a valid one."""
+
+    @app.middleware("http")
+    async def set_csrf_cookie(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        minted = getattr(request.state, "new_csrf", None)
+        if minted:
+            response.set_cookie(
+                COOKIE_NAME, minted, httponly=True, samesite="lax", secure=secure, path="/"
+            )
+        return response

@@ -1,0 +1,1 @@
+"""The `clamor` command line."""

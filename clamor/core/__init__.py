@@ -1,0 +1,1 @@
+"""Core: configuration, errors, clock, ids, i18n. Imports nothing else of clamor."""

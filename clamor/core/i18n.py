@@ -1,0 +1,53 @@
+"""One catalogue for every UI string and message, zh-CN (default) and English side by side.
+
+The catalogue lives in `catalogue.yaml` next to this module: `key: {zh-CN: …, en: …}`. Keys are
+dotted (`nav.dashboard`). A missing key is a bug, so `translate` shows the key itself (visible in
+the UI) and a test checks that every key used in the templates exists in both languages.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+LANGUAGES: tuple[str, ...] = ("zh-CN", "en")
+DEFAULT_LANGUAGE = "zh-CN"
+LANGUAGE_NAMES = {"zh-CN": "中文", "en": "English"}
+
+
+@cache
+def catalogue() -> dict[str, dict[str, str]]:
+    path = Path(__file__).with_name("catalogue.yaml")
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def normalise_language(value: str | None) -> str:
+    """Map `zh`, `zh-cn`, `en-US` … onto a supported language; default zh-CN."""
+    if not value:
+        return DEFAULT_LANGUAGE
+    lowered = value.strip().lower()
+    if lowered.startswith("en"):
+        return "en"
+    if lowered.startswith("zh"):
+        return "zh-CN"
+    return DEFAULT_LANGUAGE
+
+
+def translate(key: str, language: str, **params: Any) -> str:
+    entry = catalogue().get(key)
+    if entry is None:
+        return key
+    text = entry.get(language) or entry.get(DEFAULT_LANGUAGE) or key
+    return text.format(**params) if params else text
+
+
+def pick(localised: dict[str, str] | None, language: str) -> str:
+    """Choose one language from a `{zh-CN: …, en: …}` value stored as data (org names, duties)."""
+    if not localised:
+        return ""
+    return (
+        localised.get(language) or localised.get(DEFAULT_LANGUAGE) or next(iter(localised.values()))
+    )

@@ -1,0 +1,1 @@
+"""The organisation of plan §3: departments, people, groups and their roles and duties."""

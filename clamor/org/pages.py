@@ -1,0 +1,142 @@
+"""The Organisation page: the plan's groups, roles, members and duties; editing and YAML."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+
+from clamor.core.errors import ClamorError, ValidationError
+from clamor.core.principal import Principal
+from clamor.org import service as org
+from clamor.org.document import dump_org_yaml
+from clamor.org.permissions import Role
+from clamor.web.deps import app_state, require
+from clamor.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+MAX_IMPORT_BYTES = 1_000_000
+
+
+def _page(request: Request, *, status_code: int = 200, error: str | None = None) -> Response:
+    with app_state(request).db.read() as session:
+        view = org.load_org(session)
+        return render(
+            request,
+            "org/organisation.html",
+            status_code=status_code,
+            view=view,
+            roles=[role.value for role in Role],
+            error=error,
+        )
+
+
+@router.get("/organisation")
+def organisation(request: Request, principal: Principal = Depends(require("org.read"))) -> Response:
+    return _page(request)
+
+
+def _apply(request: Request, change: object, done: str) -> Response:
+    """Run one edit in a transaction; on a refusal show the page again with the message."""
+    try:
+        with app_state(request).db.write() as session:
+            change(session)  # type: ignore[operator]
+    except ClamorError as exc:
+        return _page(request, status_code=exc.status_code, error=exc.message)
+    return RedirectResponse(f"/organisation?done={done}", status_code=303)
+
+
+@router.post("/organisation/groups/{group_key}/members")
+def add_member(
+    request: Request,
+    group_key: str,
+    person: str = Form(""),
+    role: str = Form(""),
+    principal: Principal = Depends(require("org.manage")),
+) -> Response:
+    return _apply(
+        request,
+        lambda s: org.add_member(s, principal, group_key, person, role),
+        "notice.member_added",
+    )
+
+
+@router.post("/organisation/groups/{group_key}/members/{person_key}/role")
+def change_role(
+    request: Request,
+    group_key: str,
+    person_key: str,
+    role: str = Form(""),
+    principal: Principal = Depends(require("org.manage")),
+) -> Response:
+    return _apply(
+        request,
+        lambda s: org.change_role(s, principal, group_key, person_key, role),
+        "notice.member_updated",
+    )
+
+
+@router.post("/organisation/groups/{group_key}/members/{person_key}/remove")
+def remove_member(
+    request: Request,
+    group_key: str,
+    person_key: str,
+    principal: Principal = Depends(require("org.manage")),
+) -> Response:
+    return _apply(
+        request,
+        lambda s: org.remove_member(s, principal, group_key, person_key),
+        "notice.member_removed",
+    )
+
+
+@router.post("/organisation/people/{person_key}")
+def update_person(
+    request: Request,
+    person_key: str,
+    name: str = Form(""),
+    email: str = Form(""),
+    phone: str = Form(""),
+    username: str = Form(""),
+    principal: Principal = Depends(require("org.manage")),
+) -> Response:
+    return _apply(
+        request,
+        lambda s: org.update_person(
+            s,
+            principal,
+            person_key,
+            name=name,
+            email=email.strip() or None,
+            phone=phone.strip() or None,
+            username=username.strip() or None,
+        ),
+        "notice.person_updated",
+    )
+
+
+@router.get("/organisation/export.yaml")
+def export_yaml(request: Request, principal: Principal = Depends(require("org.read"))) -> Response:
+    with app_state(request).db.read() as session:
+        text = dump_org_yaml(org.export_document(session))
+    headers = {"Content-Disposition": 'attachment; filename="organisation.yaml"'}
+    return Response(text, media_type="application/yaml; charset=utf-8", headers=headers)
+
+
+@router.post("/organisation/import")
+async def import_yaml(
+    request: Request,
+    file: UploadFile | None = File(None),
+    principal: Principal = Depends(require("org.manage")),
+) -> Response:
+    if file is None or not file.filename:
+        return _page(request, status_code=422, error="file: choose a YAML file to import")
+    raw = await file.read(MAX_IMPORT_BYTES + 1)
+    if len(raw) > MAX_IMPORT_BYTES:
+        return _page(request, status_code=413, error="file: larger than 1 MB")
+    try:
+        source = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        error = ValidationError("file: not UTF-8 text", field="file")
+        return _page(request, status_code=422, error=error.message)
+    return _apply(request, lambda s: org.import_yaml(s, principal, source), "notice.org_imported")

@@ -1,0 +1,1 @@
+"""Storage: engine, declarative base, portable column types, sessions, locks."""

@@ -1,0 +1,1 @@
+"""Operations: health, API documentation served from the package."""

@@ -1,0 +1,1 @@
+"""HTTP kit: dependencies, rendering, CSRF, error handling, static files. No routes."""
