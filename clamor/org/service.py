@@ -75,7 +75,7 @@ def load_org(session: Session) -> OrgView:
     )
     people = list(session.scalars(select(Person).order_by(Person.id)))
     departments = list(session.scalars(select(Department).order_by(Department.id)))
-    usernames = dict(session.execute(select(User.id, User.username)).tuples().all())
+    usernames = {user_id: name for user_id, name in session.execute(select(User.id, User.username))}
     return OrgView(groups=groups, people=people, departments=departments, usernames=usernames)
 
 
@@ -123,7 +123,7 @@ def _summary(document: OrgDocument) -> dict[str, object]:
 def import_document(session: Session, actor: Principal, document: OrgDocument) -> None:
     """Make the stored organisation equal to the document, in the caller's one transaction."""
     actor.require("org.manage")
-    users = dict(session.execute(select(User.username, User.id)).tuples().all())
+    users = {name: user_id for name, user_id in session.execute(select(User.username, User.id))}
     missing = sorted(document.user_names() - set(users))
     if missing:
         raise ValidationError(f"people link to unknown user(s): {', '.join(missing)}", field="user")
