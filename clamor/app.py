@@ -13,10 +13,9 @@ from clamor.accounts import api as accounts_api
 from clamor.accounts import pages as accounts_pages
 from clamor.audit import api as audit_api
 from clamor.audit import pages as audit_pages
-from clamor.audit import service as audit
+from clamor.bootstrap import open_database
 from clamor.core.config import Settings, derive_key, read_secret
 from clamor.dashboard import pages as dashboard_pages
-from clamor.migrations import upgrade
 from clamor.org import api as org_api
 from clamor.org import pages as org_pages
 from clamor.storage.database import Database
@@ -27,17 +26,6 @@ from clamor.web.deps import AppState, csrf_guard
 from clamor.web.render import make_environment
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
-
-
-def open_database(settings: Settings, *, migrate: bool = True) -> Database:
-    """Connect, configure the audit chain's key, and bring the schema to head."""
-    if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = Database(settings.resolved_database_url)
-    audit.configure(derive_key(read_secret(settings), "audit-chain"))
-    if migrate:
-        upgrade(db.engine)
-    return db
 
 
 def create_app(settings: Settings, db: Database | None = None) -> FastAPI:

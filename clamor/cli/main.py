@@ -17,8 +17,8 @@ from sqlalchemy.exc import OperationalError
 
 from clamor import __version__
 from clamor.accounts import service as accounts
-from clamor.app import open_database
 from clamor.audit import service as audit
+from clamor.bootstrap import open_database
 from clamor.core.config import Settings, describe_settings, ensure_secret_file, load_settings
 from clamor.core.errors import ClamorError, ConfigurationError, ValidationError
 from clamor.core.principal import Principal
@@ -31,7 +31,6 @@ from clamor.storage.database import Database
 app = typer.Typer(
     name="clamor",
     help="Clamor: complaints (信访) and public-opinion (舆情) incident management.",
-    no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
@@ -438,12 +437,16 @@ def audit_verify(data_dir: DataDir = None) -> None:
     raise typer.Exit(1)
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def main(
+    context: typer.Context,
     version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
 ) -> None:
     if version:
         print(__version__)
+        raise typer.Exit()
+    if context.invoked_subcommand is None:
+        print(context.get_help())
         raise typer.Exit()
 
 

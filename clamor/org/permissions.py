@@ -63,6 +63,8 @@ COMPLAINT_LEADER = COMPLAINT_DEPUTY | {
     "incidents.resolve",
     "incidents.review",
     "incidents.cancel",
+    "incidents.close",
+    "incidents.merge",
 }
 
 MONITORING_MEMBER = frozenset(
@@ -100,6 +102,7 @@ LEADERSHIP_MEMBER = READ_PERMISSIONS | {
 LEADERSHIP_DEPUTY = LEADERSHIP_MEMBER | {"incidents.accept_review"}
 LEADERSHIP_LEADER = LEADERSHIP_DEPUTY | {
     "statements.approve_major",
+    "incidents.close",
     "complaints.reveal_pii",
     "incidents.cancel",
 }
