@@ -69,7 +69,9 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def migrated_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+def migrated_db(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'clamor.db'}"
     else:
@@ -138,7 +140,12 @@ def seeded(db: Database) -> RoleUsers:
         for username, person_key in ROLE_PEOPLE.items():
             accounts.create_user(session, SYSTEM, username=username, password=PASSWORD)
             org.update_person(
-                session, SYSTEM, person_key, name=username.upper(), email=None, phone=None,
+                session,
+                SYSTEM,
+                person_key,
+                name=username.upper(),
+                email=None,
+                phone=None,
                 username=username,
             )
     return RoleUsers()

@@ -6,6 +6,7 @@ migrations on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from alembic import command
@@ -19,12 +20,19 @@ from clamor.storage.base import Base
 HERE = Path(__file__).parent
 
 
+# Every module that defines tables. A new domain adds its models module here.
+MODEL_MODULES: tuple[str, ...] = (
+    "clamor.accounts.models",
+    "clamor.audit.models",
+    "clamor.org.models",
+    "clamor.intake.models",
+)
+
+
 def load_all_models() -> type[Base]:
     """Import every domain's models so that Base.metadata knows all tables."""
-    import clamor.accounts.models
-    import clamor.audit.models
-    import clamor.org.models  # noqa: F401
-
+    for module in MODEL_MODULES:
+        importlib.import_module(module)
     return Base
 
 

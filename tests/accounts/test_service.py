@@ -27,7 +27,9 @@ def test_duplicate_user_is_refused_and_nothing_changes(db: Database, seeded: Rol
     ("username", "password", "field"),
     [("a b", PASSWORD, "username"), ("ok", "short", "password")],
 )
-def test_bad_user_input_names_the_field(db: Database, username: str, password: str, field: str) -> None:
+def test_bad_user_input_names_the_field(
+    db: Database, username: str, password: str, field: str
+) -> None:
     with pytest.raises(ValidationError) as caught, db.write() as session:
         accounts.create_user(session, SYSTEM, username=username, password=password)
     assert caught.value.field == field
@@ -42,14 +44,18 @@ def test_login_right_and_wrong(db: Database, seeded: RoleUsers, settings: Settin
         assert accounts.find_live_session(session, result.session_token) is not None
 
 
-def test_failed_logins_are_limited_per_account(db: Database, seeded: RoleUsers, settings: Settings) -> None:
+def test_failed_logins_are_limited_per_account(
+    db: Database, seeded: RoleUsers, settings: Settings
+) -> None:
     for attempt in range(settings.login_max_failures_per_account):
         assert login(db, settings, "gm", "wrong", ip=f"10.0.0.{attempt}") is None
     with pytest.raises(RateLimited):
         login(db, settings, "gm", PASSWORD, ip="10.9.9.9")  # even the right password waits
 
 
-def test_failed_logins_are_limited_per_address(db: Database, seeded: RoleUsers, settings: Settings) -> None:
+def test_failed_logins_are_limited_per_address(
+    db: Database, seeded: RoleUsers, settings: Settings
+) -> None:
     for attempt in range(settings.login_max_failures_per_ip):
         assert login(db, settings, f"user{attempt}", "wrong", ip="10.1.1.1") is None
     with pytest.raises(RateLimited):
@@ -57,17 +63,23 @@ def test_failed_logins_are_limited_per_address(db: Database, seeded: RoleUsers, 
     assert login(db, settings, "gm", PASSWORD, ip="10.2.2.2") is not None
 
 
-def test_the_limit_lifts_after_the_window(db: Database, seeded: RoleUsers, settings: Settings, frozen_now) -> None:
+def test_the_limit_lifts_after_the_window(
+    db: Database, seeded: RoleUsers, settings: Settings, frozen_now
+) -> None:
     for _ in range(settings.login_max_failures_per_account):
         login(db, settings, "gm", "wrong")
     clock.freeze(frozen_now + timedelta(minutes=settings.login_failure_window_minutes + 1))
     assert login(db, settings, "gm", PASSWORD) is not None
 
 
-def test_sessions_expire_and_rotate(db: Database, seeded: RoleUsers, settings: Settings, frozen_now) -> None:
+def test_sessions_expire_and_rotate(
+    db: Database, seeded: RoleUsers, settings: Settings, frozen_now
+) -> None:
     first = login(db, settings, "gm", PASSWORD)
     with db.write() as session:
-        second = accounts.login(session, settings, "gm", PASSWORD, "10.0.0.1", previous_token=first.session_token)
+        second = accounts.login(
+            session, settings, "gm", PASSWORD, "10.0.0.1", previous_token=first.session_token
+        )
     with db.read() as session:
         assert accounts.find_live_session(session, first.session_token) is None  # rotated away
         assert accounts.find_live_session(session, second.session_token) is not None
@@ -76,7 +88,9 @@ def test_sessions_expire_and_rotate(db: Database, seeded: RoleUsers, settings: S
         assert accounts.find_live_session(session, second.session_token) is None
 
 
-def test_disabling_a_user_ends_their_sessions(db: Database, seeded: RoleUsers, settings: Settings) -> None:
+def test_disabling_a_user_ends_their_sessions(
+    db: Database, seeded: RoleUsers, settings: Settings
+) -> None:
     result = login(db, settings, "gm", PASSWORD)
     with db.write() as session:
         accounts.set_active(session, SYSTEM, "gm", False)

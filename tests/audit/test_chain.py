@@ -11,9 +11,16 @@ def make_chain(count: int) -> list[ChainRow]:
     start = datetime(2026, 1, 1, tzinfo=UTC)
     for index in range(1, count + 1):
         columns = dict(
-            id=index, at=start + timedelta(seconds=index), actor_id=1, actor="alice",
-            action="org.member.add", object_type="group", object_id="leadership",
-            before=None, after={"person": "张三", "n": index}, reason=None,
+            id=index,
+            at=start + timedelta(seconds=index),
+            actor_id=1,
+            actor="alice",
+            action="org.member.add",
+            object_type="group",
+            object_id="leadership",
+            before=None,
+            after={"person": "张三", "n": index},
+            reason=None,
         )
         digest = row_hash(KEY, prev, hashed_fields(**columns))
         rows.append(ChainRow(**columns, prev_hash=prev, hash=digest))
@@ -54,11 +61,20 @@ def test_deleting_the_newest_rows_is_caught_by_the_head() -> None:
 def test_a_row_forged_without_the_key_is_caught() -> None:
     rows = make_chain(3)
     forged_fields = dict(
-        id=4, at=rows[-1].at, actor_id=1, actor="mallory", action="x", object_type="y",
-        object_id="z", before=None, after=None, reason=None,
+        id=4,
+        at=rows[-1].at,
+        actor_id=1,
+        actor="mallory",
+        action="x",
+        object_type="y",
+        object_id="z",
+        before=None,
+        after=None,
+        reason=None,
     )
     forged = ChainRow(
-        **forged_fields, prev_hash=rows[-1].hash,
+        **forged_fields,
+        prev_hash=rows[-1].hash,
         hash=row_hash(b"wrong key", rows[-1].hash, hashed_fields(**forged_fields)),
     )
     problems = verify_chain(KEY, [*rows, forged], (4, forged.hash))

@@ -8,7 +8,9 @@ from clamor.storage.database import Database
 def write_entries(db: Database, count: int) -> None:
     for index in range(count):
         with db.write() as session:
-            audit.record(session, SYSTEM, "test.change", "thing", index, after={"名称": f"第{index}"})
+            audit.record(
+                session, SYSTEM, "test.change", "thing", index, after={"名称": f"第{index}"}
+            )
 
 
 def test_untouched_log_verifies(db: Database) -> None:
@@ -25,7 +27,10 @@ def test_a_row_edited_in_the_database_is_named(db: Database) -> None:
     with db.read() as session:
         result = audit.verify(session)
     assert not result.ok
-    assert (result.problems[0].row_id, result.problems[0].problem) == (2, "was changed after it was written")
+    assert (result.problems[0].row_id, result.problems[0].problem) == (
+        2,
+        "was changed after it was written",
+    )
 
 
 def test_a_deleted_row_is_named(db: Database) -> None:
@@ -68,5 +73,7 @@ def test_search_filters(db: Database) -> None:
         assert [e.object_id for e in found] == ["leadership"]
         newest_first = audit.search(session, audit.AuditFilter(object_type="thing"), limit=2)
         assert [e.object_id for e in newest_first] == ["2", "1"]
-        older = audit.search(session, audit.AuditFilter(object_type="thing", before_id=newest_first[-1].id))
+        older = audit.search(
+            session, audit.AuditFilter(object_type="thing", before_id=newest_first[-1].id)
+        )
         assert [e.object_id for e in older] == ["0"]

@@ -40,7 +40,9 @@ def free_port() -> int:
 def live_server(settings: Settings, db: Database, seeded) -> Iterator[str]:
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, db=db), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(settings, db=db), host="127.0.0.1", port=port, log_level="warning"
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -21,7 +21,9 @@ def test_wrong_password_shows_the_error(page: Page, live_server: str) -> None:
     expect(page).to_have_url(f"{live_server}/login")
 
 
-def test_edit_a_member_in_english_and_find_it_in_the_audit_log(page: Page, live_server: str) -> None:
+def test_edit_a_member_in_english_and_find_it_in_the_audit_log(
+    page: Page, live_server: str
+) -> None:
     log_in(page, live_server, "admin")
     expect(page.locator("h1")).to_have_text("信访舆情管理总览")
 
@@ -37,7 +39,9 @@ def test_edit_a_member_in_english_and_find_it_in_the_audit_log(page: Page, live_
     group.locator("form.add-member select[name=role]").select_option("member")
     group.locator("form.add-member button").click()
     expect(page.locator(".notice")).to_have_text("Member added to the group.")
-    expect(page.locator("#group-opinion_monitoring tr[data-person=cs_rep]")).to_contain_text("CS_REP")
+    expect(page.locator("#group-opinion_monitoring tr[data-person=cs_rep]")).to_contain_text(
+        "CS_REP"
+    )
 
     page.click("nav.mainnav >> text=Audit log")
     page.fill("input[name=action]", "org.member")

@@ -10,15 +10,23 @@ from pathlib import Path
 
 import pytest
 
-MALFORMED_ORG = "groups:\n  - key: g\n    name: G\n    members:\n      - {person: ghost, role: leader}\n"
+MALFORMED_ORG = (
+    "groups:\n  - key: g\n    name: G\n    members:\n      - {person: ghost, role: leader}\n"
+)
 
 
-def clamor(*args: str, data_dir: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def clamor(
+    *args: str, data_dir: Path, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CLAMOR_DATA_DIR": str(data_dir)}
     env.pop("CLAMOR_DATABASE_URL", None)
     return subprocess.run(
         [sys.executable, "-m", "clamor", *args],
-        capture_output=True, text=True, env=env, input=stdin, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        input=stdin,
+        timeout=120,
     )
 
 
@@ -44,13 +52,18 @@ def test_errors_are_one_line_with_a_nonzero_exit(data_dir: Path) -> None:
     assert duplicate.returncode == 2
     assert duplicate.stderr.strip() == "error: a user named 'admin' already exists"
     short = clamor("users", "add", "bob", "--password", "short", data_dir=data_dir)
-    assert short.returncode == 2 and short.stderr.strip() == "error: password must be at least 8 characters"
+    assert (
+        short.returncode == 2
+        and short.stderr.strip() == "error: password must be at least 8 characters"
+    )
     no_password = clamor("users", "add", "carol", data_dir=data_dir, stdin="")
     assert no_password.returncode == 2 and "--password" in no_password.stderr
     assert "Traceback" not in duplicate.stderr + short.stderr + no_password.stderr
 
 
-def test_malformed_org_yaml_names_the_line_and_changes_nothing(data_dir: Path, tmp_path: Path) -> None:
+def test_malformed_org_yaml_names_the_line_and_changes_nothing(
+    data_dir: Path, tmp_path: Path
+) -> None:
     before = tmp_path / "before.yaml"
     assert clamor("org", "export", str(before), data_dir=data_dir).returncode == 0
     broken = tmp_path / "broken.yaml"
@@ -110,7 +123,9 @@ def test_commands_without_init_say_what_to_do(tmp_path: Path) -> None:
 
 
 def test_tokens_and_config(data_dir: Path) -> None:
-    token = clamor("tokens", "create", "admin", "--name", "ci", "--scope", "org:read", data_dir=data_dir)
+    token = clamor(
+        "tokens", "create", "admin", "--name", "ci", "--scope", "org:read", data_dir=data_dir
+    )
     assert token.returncode == 0 and token.stdout.startswith("clm_")
     bad = clamor("tokens", "create", "admin", "--name", "ci", "--scope", "root", data_dir=data_dir)
     assert bad.returncode == 2 and "unknown scope(s): root" in bad.stderr

@@ -5,7 +5,9 @@ import pytest
 from clamor.core.config import ConfigurationError, describe_settings, load_settings
 
 
-def test_defaults_use_sqlite_in_the_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_defaults_use_sqlite_in_the_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("CLAMOR_DATABASE_URL", raising=False)
     settings = load_settings(tmp_path)
     assert settings.resolved_database_url == f"sqlite:///{(tmp_path / 'clamor.db').resolve()}"
@@ -22,7 +24,7 @@ def test_environment_beats_the_toml_file(tmp_path: Path, monkeypatch: pytest.Mon
 
 def test_unknown_setting_in_toml_is_named(tmp_path: Path) -> None:
     (tmp_path / "clamor.toml").write_text("colour = 'red'\n")
-    with pytest.raises(ConfigurationError, match="unknown setting.*colour"):
+    with pytest.raises(ConfigurationError, match=r"unknown setting.*colour"):
         load_settings(tmp_path)
 
 
@@ -35,4 +37,5 @@ def test_bad_value_names_the_setting(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_every_setting_is_described_and_the_secret_hidden(tmp_path: Path) -> None:
     rows = describe_settings(load_settings(tmp_path, secret_key="s3cret"))
     assert all(description for _, _, description in rows)
-    assert ("CLAMOR_SECRET_KEY", "********") == rows[[r[0] for r in rows].index("CLAMOR_SECRET_KEY")][:2]
+    secret_row = next(row for row in rows if row[0] == "CLAMOR_SECRET_KEY")
+    assert secret_row[1] == "********"

@@ -38,16 +38,34 @@ def test_dump_then_parse_is_the_same_document() -> None:
         ("groups: [", r"line \d+: not valid YAML"),
         ("", "line 1: the file is empty"),
         ("- a\n- b\n", "line 1: document: must be a mapping"),
-        ("groups:\n  - key: g\n    name: G\n    members:\n      - {person: nobody, role: leader}\n",
-         "line 5: groups\\[0\\].members\\[0\\].person: no person 'nobody'"),
-        ("people:\n  - key: p\n    name: P\ngroups:\n  - key: g\n    name: G\n    members:\n"
-         "      - {person: p, role: boss}\n", "line 8: groups\\[0\\].members\\[0\\].role: must be one of"),
-        ("people:\n  - key: p\n    name: P\n  - key: p\n    name: Q\n", "line 4: people\\[1\\].key: 'p' is used twice"),
-        ("people:\n  - key: p\n    name: P\n    shoe: 42\n", "line 4: people\\[0\\].shoe: unknown field"),
-        ("people:\n  - key: p\n    name: P\n    email: not-an-address\n", "line 4: people\\[0\\].email"),
-        ("people:\n  - {key: a, name: A}\n  - {key: b, name: B}\ngroups:\n  - key: g\n    name: G\n"
-         "    members:\n      - {person: a, role: leader}\n      - {person: b, role: leader}\n",
-         "line 9: .*a group has one leader"),
+        (
+            "groups:\n  - key: g\n    name: G\n    members:\n"
+            "      - {person: nobody, role: leader}\n",
+            "line 5: groups\\[0\\].members\\[0\\].person: no person 'nobody'",
+        ),
+        (
+            "people:\n  - key: p\n    name: P\ngroups:\n  - key: g\n    name: G\n    members:\n"
+            "      - {person: p, role: boss}\n",
+            "line 8: groups\\[0\\].members\\[0\\].role: must be one of",
+        ),
+        (
+            "people:\n  - key: p\n    name: P\n  - key: p\n    name: Q\n",
+            "line 4: people\\[1\\].key: 'p' is used twice",
+        ),
+        (
+            "people:\n  - key: p\n    name: P\n    shoe: 42\n",
+            "line 4: people\\[0\\].shoe: unknown field",
+        ),
+        (
+            "people:\n  - key: p\n    name: P\n    email: not-an-address\n",
+            "line 4: people\\[0\\].email",
+        ),
+        (
+            "people:\n  - {key: a, name: A}\n  - {key: b, name: B}\n"
+            "groups:\n  - key: g\n    name: G\n"
+            "    members:\n      - {person: a, role: leader}\n      - {person: b, role: leader}\n",
+            "line 9: .*a group has one leader",
+        ),
         ("groups:\n  - key: Bad Key\n    name: G\n", "line 2: groups\\[0\\].key: use lower-case"),
         ("version: 7\n", "line 1: version: must be 1"),
     ],

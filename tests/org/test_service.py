@@ -67,11 +67,18 @@ def test_import_replaces_the_whole_organisation(db: Database, seeded: RoleUsers)
         org.import_yaml(session, SYSTEM, smaller)
     with db.read() as session:
         assert [g.key for g in org.export_document(session).groups] == [
-            "leadership", "complaint_handling", "opinion_monitoring",
+            "leadership",
+            "complaint_handling",
+            "opinion_monitoring",
         ]
         # the logins stay linked to their people
         assert {p.user for p in org.export_document(session).people if p.user} == {
-            "gm", "cs_manager", "cs_rep", "pr_manager", "analyst", "legal",
+            "gm",
+            "cs_manager",
+            "cs_rep",
+            "pr_manager",
+            "analyst",
+            "legal",
         }
 
 
@@ -79,7 +86,7 @@ def test_a_bad_import_changes_nothing(db: Database, seeded: RoleUsers) -> None:
     with db.read() as session:
         original = org.export_document(session)
     broken = dump_org_yaml(original).replace("user: gm", "user: ghost")
-    with pytest.raises(ValidationError, match="unknown user.*ghost"), db.write() as session:
+    with pytest.raises(ValidationError, match=r"unknown user.*ghost"), db.write() as session:
         org.import_yaml(session, SYSTEM, broken)
     with db.read() as session:
         assert org.export_document(session) == original
@@ -91,7 +98,9 @@ def test_principal_gets_permissions_from_group_roles(db: Database, seeded: RoleU
     with db.read() as session:
         cs_manager = org.principal_for(session, accounts.get_user(session, "cs_manager"))
         legal = org.principal_for(session, accounts.get_user(session, "legal"))
-        scoped = org.principal_for(session, accounts.get_user(session, "gm"), frozenset({"org:read"}))
+        scoped = org.principal_for(
+            session, accounts.get_user(session, "gm"), frozenset({"org:read"})
+        )
     assert cs_manager.can("incidents.assess") and cs_manager.can("complaints.assign")
     assert legal.can("statements.legal_review")  # from the legal department
     assert scoped.permissions == frozenset({"org.read"})
@@ -99,6 +108,10 @@ def test_principal_gets_permissions_from_group_roles(db: Database, seeded: RoleU
 
 def test_update_person_links_a_login_once(db: Database, seeded: RoleUsers) -> None:
     with pytest.raises(ValidationError, match="already linked"), db.write() as session:
-        org.update_person(session, SYSTEM, "cs_rep", name="X", email=None, phone=None, username="gm")
+        org.update_person(
+            session, SYSTEM, "cs_rep", name="X", email=None, phone=None, username="gm"
+        )
     with pytest.raises(ValidationError, match="name must not be empty"), db.write() as session:
-        org.update_person(session, SYSTEM, "cs_rep", name=" ", email=None, phone=None, username=None)
+        org.update_person(
+            session, SYSTEM, "cs_rep", name=" ", email=None, phone=None, username=None
+        )

@@ -28,7 +28,9 @@ def test_healthz_reports_version_and_database(client: TestClient) -> None:
 
 def test_pages_need_a_login(client: TestClient) -> None:
     response = client.get("/organisation")
-    assert response.status_code == 303 and response.headers["location"] == "/login?next=/organisation"
+    assert (
+        response.status_code == 303 and response.headers["location"] == "/login?next=/organisation"
+    )
 
 
 def test_login_and_see_the_organisation(browser: Browser) -> None:
@@ -37,7 +39,10 @@ def test_login_and_see_the_organisation(browser: Browser) -> None:
     page = browser.get("/organisation")
     assert page.status_code == 200
     assert "信访舆情管理领导小组" in page.text and "组长" in page.text
-    assert 'HttpOnly' in response.headers["set-cookie"] and "samesite=lax" in response.headers["set-cookie"].lower()
+    assert (
+        "HttpOnly" in response.headers["set-cookie"]
+        and "samesite=lax" in response.headers["set-cookie"].lower()
+    )
 
 
 def test_wrong_password_shows_the_error_and_then_the_rate_limit(browser: Browser) -> None:
@@ -50,12 +55,16 @@ def test_wrong_password_shows_the_error_and_then_the_rate_limit(browser: Browser
     assert limited.headers["retry-after"]
 
 
-def test_a_form_without_the_csrf_token_is_refused_and_changes_nothing(browser: Browser, db: Database) -> None:
+def test_a_form_without_the_csrf_token_is_refused_and_changes_nothing(
+    browser: Browser, db: Database
+) -> None:
     browser.login("admin")
     browser.get("/organisation")
     before = audit_rows(db)
     response = browser.post_form(
-        "/organisation/groups/leadership/members", {"person": "cs_rep", "role": "member"}, csrf=False
+        "/organisation/groups/leadership/members",
+        {"person": "cs_rep", "role": "member"},
+        csrf=False,
     )
     assert response.status_code == 403 and "security token" in response.text
     assert audit_rows(db) == before
@@ -112,7 +121,9 @@ def test_malformed_org_yaml_upload_names_the_line(browser: Browser, db: Database
     browser.login("admin")
     browser.get("/organisation")
     before = audit_rows(db)
-    broken = "groups:\n  - key: g\n    name: G\n    members:\n      - {person: ghost, role: leader}\n"
+    broken = (
+        "groups:\n  - key: g\n    name: G\n    members:\n      - {person: ghost, role: leader}\n"
+    )
     response = browser.client.post(
         "/organisation/import",
         data={"csrf_token": browser.csrf},
@@ -147,12 +158,17 @@ def test_language_switch_is_remembered_for_the_user(browser: Browser, db: Databa
 
 def test_api_needs_a_token_and_the_right_scope(client: TestClient, db: Database, seeded) -> None:
     assert client.get("/api/v1/org").status_code == 401
-    assert client.get("/api/v1/org", headers={"Authorization": "Bearer clm_nonsense"}).status_code == 401
+    assert (
+        client.get("/api/v1/org", headers={"Authorization": "Bearer clm_nonsense"}).status_code
+        == 401
+    )
     with db.write() as session:
         audit_only = accounts.create_token(session, SYSTEM, "gm", "audit", ["audit:read"]).secret
         org_reader = accounts.create_token(session, SYSTEM, "gm", "org", ["org:read"]).secret
     refused = client.get("/api/v1/org", headers={"Authorization": f"Bearer {audit_only}"})
-    assert refused.status_code == 403 and "scopes do not allow org.read" in refused.json()["message"]
+    assert (
+        refused.status_code == 403 and "scopes do not allow org.read" in refused.json()["message"]
+    )
     allowed = client.get("/api/v1/org", headers={"Authorization": f"Bearer {org_reader}"})
     assert allowed.status_code == 200 and allowed.json()["groups"][0]["key"] == "leadership"
 
@@ -164,13 +180,19 @@ def test_api_token_cannot_exceed_its_owner(client: TestClient, db: Database, see
     assert response.status_code == 403
 
 
-def test_api_create_user_validates_and_refuses_duplicates(client: TestClient, db: Database, seeded) -> None:
+def test_api_create_user_validates_and_refuses_duplicates(
+    client: TestClient, db: Database, seeded
+) -> None:
     with db.write() as session:
         token = accounts.create_token(session, SYSTEM, "admin", "users", ["users:write"]).secret
     headers = {"Authorization": f"Bearer {token}"}
-    created = client.post("/api/v1/users", json={"username": "newbie", "password": "long enough"}, headers=headers)
+    created = client.post(
+        "/api/v1/users", json={"username": "newbie", "password": "long enough"}, headers=headers
+    )
     assert created.status_code == 201
-    duplicate = client.post("/api/v1/users", json={"username": "newbie", "password": "long enough"}, headers=headers)
+    duplicate = client.post(
+        "/api/v1/users", json={"username": "newbie", "password": "long enough"}, headers=headers
+    )
     assert duplicate.status_code == 409 and duplicate.json()["field"] == "username"
     missing = client.post("/api/v1/users", json={"username": "x"}, headers=headers)
     assert missing.status_code == 422 and missing.json()["field"] == "password"
@@ -203,6 +225,8 @@ def test_members_without_the_right_do_not_see_admin_navigation(browser: Browser)
 
 def test_org_read_in_english(browser: Browser, db: Database) -> None:
     with db.write() as session:
-        accounts.set_language(session, org.principal_for(session, accounts.get_user(session, "gm")), "en")
+        accounts.set_language(
+            session, org.principal_for(session, accounts.get_user(session, "gm")), "en"
+        )
     browser.login("gm")
     assert "Complaint handling group" in browser.get("/organisation").text
