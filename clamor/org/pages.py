@@ -90,6 +90,29 @@ def remove_member(
     )
 
 
+@router.post("/organisation/groups/{group_key}")
+def update_group(
+    request: Request,
+    group_key: str,
+    name_zh: str = Form(""),
+    name_en: str = Form(""),
+    duties_zh: str = Form(""),
+    duties_en: str = Form(""),
+    principal: Principal = Depends(require("org.manage")),
+) -> Response:
+    return _apply(
+        request,
+        lambda s: org.update_group(
+            s,
+            principal,
+            group_key,
+            name={"zh-CN": name_zh, "en": name_en},
+            duties={"zh-CN": duties_zh, "en": duties_en},
+        ),
+        "notice.group_updated",
+    )
+
+
 @router.post("/organisation/people/{person_key}")
 def update_person(
     request: Request,

@@ -323,6 +323,28 @@ def remove_member(session: Session, actor: Principal, group_key: str, person_key
     audit.record(session, actor, "org.member.remove", "group", group.key, before=before)
 
 
+def update_group(
+    session: Session,
+    actor: Principal,
+    group_key: str,
+    *,
+    name: dict[str, str],
+    duties: dict[str, str],
+) -> Group:
+    """Rename a group or rewrite its duties (both languages; Chinese is required)."""
+    actor.require("org.manage")
+    group = _group(session, group_key)
+    for label, texts in (("name", name), ("duties", duties)):
+        if not texts.get("zh-CN", "").strip():
+            raise ValidationError(f"{label} in Chinese must not be empty", field=f"{label}_zh")
+    before = {"name": group.name, "duties": group.duties}
+    group.name = {lang: text.strip() for lang, text in name.items() if text.strip()}
+    group.duties = {lang: text.strip() for lang, text in duties.items() if text.strip()}
+    after = {"name": group.name, "duties": group.duties}
+    audit.record(session, actor, "org.group.update", "group", group.key, before=before, after=after)
+    return group
+
+
 def update_person(
     session: Session,
     actor: Principal,

@@ -108,6 +108,28 @@ def test_a_refused_edit_returns_403_and_changes_nothing(browser: Browser, db: Da
     assert audit_rows(db) == before
 
 
+def test_admin_rewrites_a_groups_duties(browser: Browser, db: Database) -> None:
+    browser.login("admin")
+    browser.get("/organisation")
+    fields = {
+        "name_zh": "舆情小组",
+        "name_en": "Opinion group",
+        "duties_zh": "盯紧舆情",
+        "duties_en": "",
+    }
+    response = browser.post_form("/organisation/groups/opinion_monitoring", fields)
+    assert response.status_code == 303
+    page = browser.get("/organisation").text
+    assert "舆情小组" in page and "盯紧舆情" in page
+    empty = browser.post_form("/organisation/groups/opinion_monitoring", {**fields, "name_zh": " "})
+    assert empty.status_code == 422 and "name in Chinese must not be empty" in empty.text
+    with db.read() as session:
+        group = next(g for g in org.load_org(session).groups if g.key == "opinion_monitoring")
+    assert group.name == {"zh-CN": "舆情小组", "en": "Opinion group"} and group.duties == {
+        "zh-CN": "盯紧舆情"
+    }
+
+
 def test_an_invalid_edit_shows_the_message(browser: Browser) -> None:
     browser.login("admin")
     browser.get("/organisation")
