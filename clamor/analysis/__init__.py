@@ -1,0 +1,1 @@
+"""Analysis: pure functions over one item (language, normalisation, dedup, watch, …)."""
