@@ -5,6 +5,7 @@ from __future__ import annotations
 from clamor.audit import service as audit
 from clamor.core.config import Settings, derive_key, read_secret
 from clamor.migrations import upgrade
+from clamor.storage import crypto
 from clamor.storage.database import Database
 
 
@@ -14,6 +15,7 @@ def open_database(settings: Settings, *, migrate: bool = True) -> Database:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     audit.configure(derive_key(read_secret(settings), "audit-chain"))
+    crypto.configure(derive_key(read_secret(settings), "pii"))
     if migrate:
         upgrade(db.engine)
     return db

@@ -19,6 +19,7 @@ from clamor import __version__
 from clamor.accounts import service as accounts
 from clamor.audit import service as audit
 from clamor.bootstrap import open_database
+from clamor.cli import complaints_commands, incidents_commands, monitoring_commands
 from clamor.core.config import Settings, describe_settings, ensure_secret_file, load_settings
 from clamor.core.errors import ClamorError, ConfigurationError, ValidationError
 from clamor.core.principal import Principal
@@ -44,6 +45,9 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(org_app, name="org")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+monitoring_commands.register(app)
+complaints_commands.register(app)
+incidents_commands.register(app)
 
 console = Console()
 DataDir = Annotated[
@@ -130,7 +134,14 @@ def init(
     console.print(f"ready: clamor serve --data-dir {settings.data_dir}")
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    *,
+    pipeline: bool = True,
+    smtp_port: int | None = None,
+) -> None:
     import socket
 
     import uvicorn
@@ -145,9 +156,14 @@ def _serve(settings: Settings, host: str, port: int) -> None:
             raise ConfigurationError(
                 f"cannot listen on {host}:{port} ({exc.strerror}); choose --port"
             ) from exc
-    application = create_app(settings)
+    application = create_app(settings, pipeline=pipeline)
     console.print(f"Clamor {__version__} at http://{host}:{port}  (Ctrl+C to stop)")
-    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+    smtp = complaints_commands.start_smtp(settings, application, host, smtp_port)
+    try:
+        uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        if smtp is not None:
+            smtp.stop()
 
 
 @app.command()
@@ -155,11 +171,19 @@ def serve(
     data_dir: DataDir = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    no_pipeline: Annotated[
+        bool,
+        typer.Option("--no-pipeline", help="Web only; the pipeline runs in `clamor worker`s."),
+    ] = False,
+    smtp_port: Annotated[
+        int | None,
+        typer.Option(help="Also receive complaint e-mail by SMTP on this port (e.g. 2525)."),
+    ] = None,
 ) -> None:
-    """Run the web app (and, as they arrive, the pipeline and scheduler) in one process."""
+    """Run the web app and the pipeline (worker loop and scheduler) in one process."""
     settings = load_settings(data_dir)
     _database(settings).dispose()  # migrate before serving
-    _serve(settings, host, port)
+    _serve(settings, host, port, pipeline=not no_pipeline, smtp_port=smtp_port)
 
 
 DEMO_PASSWORD = "clamor-demo"
@@ -210,11 +234,13 @@ def demo(
     settings = load_settings(data_dir)
     db = initialise(settings, "admin", DEMO_PASSWORD)
     load_demo_people(db)
+    complaints_commands.load_demo(db)
     db.dispose()
     console.print(
         f"\n[bold]Demo login[/bold]: user [bold]admin[/bold], password [bold]{DEMO_PASSWORD}[/bold]"
         f"\nRole logins (same password): {', '.join(u for u, _, _ in DEMO_USERS)}\n"
     )
+    monitoring_commands.start_demo_stream(settings)
     _serve(settings, host, port)
 
 

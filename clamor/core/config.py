@@ -62,6 +62,28 @@ class Settings(BaseSettings):
         default=False, description="Mark cookies Secure (set true behind HTTPS)."
     )
     log_json: bool = Field(default=False, description="Write logs as one JSON object per line.")
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Address the public sees (links in acknowledgements to the status page).",
+    )
+    company_name: str = Field(
+        default="Clamor", description="Company name used in messages to complainants."
+    )
+    smtp_relay_host: str | None = Field(
+        default=None,
+        description="SMTP relay for outgoing mail (complaint acknowledgements, notifications). "
+        "Default: none; messages wait in the notification outbox.",
+    )
+    smtp_relay_port: int = Field(default=25, ge=1, le=65535, description="Port of the SMTP relay.")
+    smtp_from: str = Field(
+        default="clamor@localhost", description="Sender address of outgoing mail."
+    )
+    complaint_form_limit_per_hour: int = Field(
+        default=10, ge=1, description="Public complaint form submissions per client address/hour."
+    )
+    complaint_attachment_max_bytes: int = Field(
+        default=5_000_000, ge=1, description="Largest attachment a complaint may carry, in bytes."
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -26,6 +26,13 @@ MODEL_MODULES: tuple[str, ...] = (
     "clamor.audit.models",
     "clamor.org.models",
     "clamor.intake.models",
+    "clamor.queue.models",
+    "clamor.monitoring.models",
+    "clamor.notify.models",
+    "clamor.notify.tables",
+    "clamor.workflow.complaints.models",
+    "clamor.workflow.incidents.models",
+    "clamor.resources.models",
 )
 
 
@@ -43,7 +50,8 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    # "heads": also correct while two domains' migrations branch from one parent.
     command.upgrade(alembic_config(engine), revision)
 
 

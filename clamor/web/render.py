@@ -40,7 +40,9 @@ NAVIGATION: tuple[NavItem, ...] = (
 def template_dirs() -> list[str]:
     """web/templates first (the base layout), then every domain's templates folder."""
     dirs = [PACKAGE_ROOT / "web" / "templates"]
-    dirs += sorted(p for p in PACKAGE_ROOT.glob("*/templates") if p.parent.name != "web")
+    # Domains one level down (org/templates) and nested ones (workflow/incidents/templates).
+    found = PACKAGE_ROOT.glob("**/templates")
+    dirs += sorted(p for p in found if p.is_dir() and p != PACKAGE_ROOT / "web" / "templates")
     return [str(d) for d in dirs]
 
 

@@ -1,0 +1,135 @@
+"""Language: zh / en / other, and whether the text mixes Chinese and Latin script.
+
+A script count, not a statistical detector: Clamor only has models for Chinese and English, so
+the question is which of the two models reads the text, and whether it is neither. Counting
+scripts answers that in ~2 µs per text; lingua restricted to zh+en (the alternative measured in
+`benchmarks/analysis.py`) is ~10× slower and cannot say "other". Latin-script text that is not
+English is caught by a few non-English function words and accents — enough to route it away
+from the English model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ZH, EN, OTHER = "zh", "en", "other"
+
+_HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_RE = re.compile(r"[A-Za-z]")
+_KANA_RE = re.compile(r"[\u3040-\u30ff]")
+_HANGUL_RE = re.compile(r"[\uac00-\ud7af\u1100-\u11ff]")
+# Other alphabets: Cyrillic, Greek, Arabic, Hebrew, Devanagari, Thai …
+_OTHER_ALPHA_RE = re.compile(r"[\u0370-\u03ff\u0400-\u04ff\u0590-\u06ff\u0900-\u0dff\u0e00-\u0e7f]")
+_ACCENT_RE = re.compile(r"[À-ÖØ-öø-ÿĀ-ž]")
+_WORD_RE = re.compile(r"[a-zà-ÿ]+")
+# Frequent words of other Latin-script languages that are not English words.
+_NON_EN_WORDS = frozenset(
+    [
+        "der",
+        "die",
+        "und",
+        "nicht",
+        "ist",
+        "ich",
+        "sie",
+        "wir",
+        "les",
+        "des",
+        "est",
+        "une",
+        "pas",
+        "pour",
+        "avec",
+        "que",
+        "qui",
+        "dans",
+        "sur",
+        "el",
+        "los",
+        "las",
+        "por",
+        "una",
+        "con",
+        "para",
+        "muy",
+        "pero",
+        "como",
+        "más",
+        "és",
+        "het",
+        "een",
+        "niet",
+        "zijn",
+        "ik",
+        "não",
+        "uma",
+        "com",
+        "sono",
+        "della",
+        "anche",
+        "molto",
+        "ja",
+        "ei",
+        "että",
+    ]
+)
+MIXED_SHARE = 0.2
+LETTERS_PER_HAN = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class Language:
+    code: str  # "zh" | "en" | "other"
+    mixed: bool  # Chinese and Latin script both carry a real share of the letters
+    han_share: float  # share of Han characters among all letters/characters counted
+
+
+_RARE_SCRIPT_RE = re.compile(
+    "[\u3040-\u30ff\uac00-\ud7af\u1100-\u11ff\u0370-\u03ff\u0400-\u04ff\u0590-\u06ff"
+    "\u0900-\u0dff\u0e00-\u0e7f]"
+)
+
+
+def detect(text: str) -> Language:
+    han = len(_HAN_RE.findall(text)) if not text.isascii() else 0
+    kana = hangul = other_alpha = 0
+    if han < len(text) and not text.isascii() and _RARE_SCRIPT_RE.search(text):
+        kana = len(_KANA_RE.findall(text))
+        hangul = len(_HANGUL_RE.findall(text))
+        other_alpha = len(_OTHER_ALPHA_RE.findall(text))
+    latin_text = _strip_handles(text)
+    latin = len(_LATIN_RE.findall(latin_text)) + len(_ACCENT_RE.findall(latin_text))
+    total = han + kana + hangul + other_alpha + latin
+    if total == 0:
+        return Language(OTHER, False, 0.0)
+    han_share = han / total
+    # One Han character carries about as much as a short Latin word (~3 letters).
+    latin_units = latin / LETTERS_PER_HAN
+    mixed = han >= 2 and latin >= 3 and min(han, latin_units) / (han + latin_units) >= MIXED_SHARE
+    if (kana > 0 and kana >= han * 0.1) or hangul > max(han, latin) or other_alpha > han + latin:
+        return Language(OTHER, mixed, han_share)
+    if han > 0 and han >= latin_units:
+        return Language(ZH, mixed, han_share)
+    if latin > 0 and _looks_english(latin_text):
+        return Language(EN, mixed, han_share)
+    if han > 0:
+        return Language(ZH, mixed, han_share)
+    return Language(OTHER, mixed, han_share)
+
+
+_HANDLE_RE = re.compile(r"@\w+|https?://\S+|#")
+
+
+def _strip_handles(text: str) -> str:
+    """@handles and URLs are Latin script whatever the language, so they are not counted."""
+    return _HANDLE_RE.sub(" ", text)
+
+
+def _looks_english(text: str) -> bool:
+    words = _WORD_RE.findall(text.lower())
+    if not words:
+        return False
+    foreign = sum(1 for w in words if w in _NON_EN_WORDS)
+    accented = sum(1 for w in words if _ACCENT_RE.search(w))
+    return foreign * 5 < len(words) and accented * 8 < len(words)

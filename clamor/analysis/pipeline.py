@@ -1,0 +1,134 @@
+"""`analyze(text, meta)`: every stage of the analysis for one item, in order, as one value.
+
+language → normalisation → sentiment → category → personal data → severity. Pure: no database,
+no network, no clock; the same text, meta and model files always give the same Analysis.
+Watch-query matching needs the configured queries and the near-duplicate key needs its index, so
+`clamor.analysis.watch` and `clamor.analysis.dedup` are called next to this, not inside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from clamor.analysis import category as category_stage
+from clamor.analysis import sentiment as sentiment_stage
+from clamor.analysis.category import Category
+from clamor.analysis.explain import searchable
+from clamor.analysis.language import Language, detect
+from clamor.analysis.normalize import (
+    Normalized,
+    clean_unicode,
+    normalize_simplified,
+    to_simplified,
+)
+from clamor.analysis.pii import PiiSpan, find_pii
+from clamor.analysis.registry import model_versions
+from clamor.analysis.sentiment import Sentiment
+from clamor.analysis.severity import Severity, reach_from_meta, score_severity
+from clamor.core.errors import ValidationError
+
+ANALYSIS_VERSION = "1"
+# The models read at most this many characters: a complaint longer than a few pages says what it
+# is about early on, and a 1 MB paste must not stall a worker. Personal data is searched in all.
+MODEL_CHARS = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    language: str
+    mixed_script: bool
+    normalized: Normalized
+    sentiment: Sentiment
+    category: Category
+    pii: tuple[PiiSpan, ...]
+    severity: Severity
+    length: int
+    truncated: bool
+    model_version: str
+    analysis_version: str = ANALYSIS_VERSION
+    signals: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict (the raw personal data is not in it: only masked values)."""
+        return {
+            "language": self.language,
+            "mixed_script": self.mixed_script,
+            "length": self.length,
+            "truncated": self.truncated,
+            "normalized_text": self.normalized.text,
+            "signals": self.signals,
+            "sentiment": self.sentiment.to_dict(),
+            "category": self.category.to_dict(),
+            "pii": [span.to_dict() for span in self.pii],
+            "severity": self.severity.to_dict(),
+            "model_version": self.model_version,
+            "analysis_version": self.analysis_version,
+        }
+
+
+def as_text(text: object) -> str:
+    """Accept str, or bytes that are decoded as UTF-8 (bad bytes replaced); anything else is a
+    caller's mistake."""
+    if isinstance(text, str):
+        return text
+    if isinstance(text, bytes | bytearray):
+        return bytes(text).decode("utf-8", errors="replace")
+    raise ValidationError(f"text must be a string, got {type(text).__name__}", field="text")
+
+
+def _signals(norm: Normalized) -> dict[str, list[str]]:
+    found = {
+        "urls": list(norm.urls),
+        "mentions": list(norm.mentions),
+        "repost_chain": list(norm.repost_chain),
+        "emoticons": list(norm.emoticons),
+        "emoji": list(norm.emoji),
+    }
+    return {k: v for k, v in found.items() if v}
+
+
+def analyze(text: object, meta: Mapping[str, object] | None = None) -> Analysis:
+    """Analyse one item. `meta` may carry followers, reposts, comments, likes, verified and
+    source_type (media | government | kol | person); other keys are ignored."""
+    raw = as_text(text)
+    reach = reach_from_meta(meta)
+    head = raw[:MODEL_CHARS]
+    language: Language = detect(head)
+    cleaned = clean_unicode(head)
+    simplified = to_simplified(cleaned)
+    norm = normalize_simplified(simplified, cleaned)
+    # Reasons are highlighted in the raw text: search a same-length folded copy of it.
+    # (Only when nothing was dropped and lengths agree are the offsets the same.)
+    lowered = simplified.lower()
+    aligned = len(cleaned) == len(head) and len(lowered) == len(head)
+    highlight_in = lowered if aligned else searchable(head)
+    sentiment = sentiment_stage.classify(norm.text, language.code, highlight_in)
+    category = category_stage.classify(norm.text, highlight_in)
+    pii = tuple(find_pii(raw))
+    severity = score_severity(highlight_in, sentiment.p_negative, category.scores, reach)
+    return Analysis(
+        language=language.code,
+        mixed_script=language.mixed,
+        normalized=norm,
+        sentiment=sentiment,
+        category=category,
+        pii=pii,
+        severity=severity,
+        length=len(raw),
+        truncated=len(raw) > MODEL_CHARS,
+        model_version=model_versions(),
+        signals=_signals(norm),
+    )
+
+
+def analyze_many(
+    texts: Iterable[object], metas: Sequence[Mapping[str, object] | None] | None = None
+) -> list[Analysis]:
+    """Analyse a batch; `metas`, when given, lines up with `texts`."""
+    items = list(texts)
+    if metas is not None and len(metas) != len(items):
+        raise ValidationError(
+            f"metas has {len(metas)} entries for {len(items)} texts", field="metas"
+        )
+    return [analyze(t, metas[i] if metas is not None else None) for i, t in enumerate(items)]

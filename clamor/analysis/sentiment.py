@@ -1,0 +1,72 @@
+"""Sentiment: negative / neutral / positive with probabilities, for Chinese and English.
+
+Chinese: one binary model (negative/positive) trained across hotel, e-commerce, delivery and
+book/computer reviews; the review corpora have no neutral class, so "neutral" is reported when
+the model is torn (P(positive) within `ZH_NEUTRAL_BAND` of 0.5) and the three probabilities say
+so. English: a three-class model trained on airline tweets. Text in another language is read
+by the model of its dominant script.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from clamor.analysis.explain import Evidence, evidence
+from clamor.analysis.language import ZH
+from clamor.analysis.registry import SENTIMENT_EN, SENTIMENT_ZH, get_model
+
+NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
+LABELS = (NEGATIVE, NEUTRAL, POSITIVE)
+ZH_NEUTRAL_BAND = 0.1
+REASONS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Sentiment:
+    label: str
+    probabilities: dict[str, float]
+    reasons: tuple[Evidence, ...] = ()
+
+    @property
+    def p_negative(self) -> float:
+        return self.probabilities[NEGATIVE]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "label": self.label,
+            "probabilities": {k: round(v, 4) for k, v in self.probabilities.items()},
+            "reasons": [r.to_dict() for r in self.reasons],
+        }
+
+
+NO_SIGNAL = Sentiment(NEUTRAL, {NEGATIVE: 0.0, NEUTRAL: 1.0, POSITIVE: 0.0})
+
+
+def model_for(language: str) -> str:
+    return SENTIMENT_ZH if language == ZH else SENTIMENT_EN
+
+
+def classify(text: str, language: str, raw_searchable: str = "") -> Sentiment:
+    """Sentiment of a normalised `text`; reasons are located in `raw_searchable` (see explain)."""
+    model = get_model(model_for(language))
+    vector = model.vectorize(text)
+    if len(vector.ids) == 0:
+        return NO_SIGNAL
+    probs = model.probabilities(model.decision(vector))
+    by_class = {c: float(p) for c, p in zip(model.classes, probs, strict=True)}
+    label, distribution = _three_way(by_class)
+    winner = label if label in model.classes else max(by_class, key=by_class.__getitem__)
+    reasons = model.contributions(text, vector, model.classes.index(winner), top=REASONS)
+    return Sentiment(label, distribution, evidence(raw_searchable or text, reasons))
+
+
+def _three_way(by_class: dict[str, float]) -> tuple[str, dict[str, float]]:
+    """Map a binary or three-class result onto the three labels."""
+    if NEUTRAL in by_class:
+        return max(by_class, key=by_class.__getitem__), by_class
+    positive = by_class[POSITIVE]
+    if abs(positive - 0.5) < ZH_NEUTRAL_BAND:
+        # Torn between the two: the text is mixed or says little either way.
+        return NEUTRAL, {NEGATIVE: 1.0 - positive, NEUTRAL: 0.0, POSITIVE: positive}
+    label = POSITIVE if positive > 0.5 else NEGATIVE
+    return label, {NEGATIVE: 1.0 - positive, NEUTRAL: 0.0, POSITIVE: positive}

@@ -1,0 +1,1 @@
+"""Demo data: a few hundred real complaints built from public datasets, for `clamor demo`."""

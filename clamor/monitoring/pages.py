@@ -1,0 +1,336 @@
+"""The monitoring pages: dashboard (live), topic, alerts, watch queries with a tester, sources,
+and the queue's parked jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from clamor.core.errors import ClamorError, ValidationError
+from clamor.core.principal import Principal
+from clamor.monitoring import service
+from clamor.monitoring.api import app_queue
+from clamor.web.deps import app_state, require
+from clamor.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+LEVELS = {1: "blue", 2: "yellow", 3: "orange", 4: "red"}
+ROMAN = {1: "IV", 2: "III", 3: "II", 4: "I"}
+
+
+def _render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
+    return render(request, template, status_code=status_code, levels=LEVELS, roman=ROMAN, **context)
+
+
+@router.get("/monitoring")
+def dashboard(
+    request: Request, hours: int = 24, principal: Principal = Depends(require("monitoring.read"))
+) -> Response:
+    hours = hours if hours in (6, 24, 72, 168) else 24
+    with app_state(request).db.read() as session:
+        view = service.dashboard(session, hours)
+    stats = app_queue(request).stats()
+    return _render(request, "monitoring/dashboard.html", view=view, hours=hours, stats=stats)
+
+
+@router.get("/monitoring/panels")
+def panels(
+    request: Request, hours: int = 24, principal: Principal = Depends(require("monitoring.read"))
+) -> Response:
+    """The dashboard's lists, re-fetched by htmx every few seconds."""
+    hours = hours if hours in (6, 24, 72, 168) else 24
+    with app_state(request).db.read() as session:
+        view = service.dashboard(session, hours)
+    stats = app_queue(request).stats()
+    return _render(request, "monitoring/_panels.html", view=view, hours=hours, stats=stats)
+
+
+@router.get("/monitoring/topics/{topic_id}")
+def topic(
+    request: Request, topic_id: str, principal: Principal = Depends(require("monitoring.read"))
+) -> Response:
+    with app_state(request).db.read() as session:
+        view = service.topic_view(session, topic_id)
+    return _render(request, "monitoring/topic.html", view=view)
+
+
+# -- alerts ------------------------------------------------------------------------------------
+
+
+def _alerts_page(
+    request: Request, status: str | None, *, status_code: int = 200, error: str | None = None
+) -> Response:
+    with app_state(request).db.read() as session:
+        alerts = service.list_alerts(session, status or None)
+    return _render(
+        request,
+        "monitoring/alerts.html",
+        status_code=status_code,
+        alerts=alerts,
+        status=status or "",
+        statuses=("active", *service.ALERT_STATUSES),
+        error=error,
+    )
+
+
+@router.get("/monitoring/alerts")
+def alerts(
+    request: Request,
+    status: str = "active",
+    principal: Principal = Depends(require("monitoring.read")),
+) -> Response:
+    try:
+        return _alerts_page(request, status)
+    except ValidationError as exc:
+        return _alerts_page(request, "active", status_code=422, error=exc.message)
+
+
+@router.post("/monitoring/alerts/{alert_id}/{action}")
+def alert_action(
+    request: Request,
+    alert_id: int,
+    action: str,
+    hours: str = Form(""),
+    note: str = Form(""),
+    back: str = Form("active"),
+    principal: Principal = Depends(require("monitoring.read")),
+) -> Response:
+    try:
+        snooze_hours = float(hours) if hours.strip() else None
+    except ValueError:
+        return _alerts_page(request, back, status_code=422, error="hours: not a number")
+    try:
+        with app_state(request).db.write() as session:
+            service.change_alert(
+                session, principal, alert_id, action, hours=snooze_hours, note=note or None
+            )
+    except ClamorError as exc:
+        return _alerts_page(request, back, status_code=exc.status_code, error=exc.message)
+    back = back if back in ("active", *service.ALERT_STATUSES) else "active"
+    return RedirectResponse(
+        f"/monitoring/alerts?status={back}&done=notice.alert_updated", status_code=303
+    )
+
+
+# -- watch queries -----------------------------------------------------------------------------
+
+
+def _queries_page(
+    request: Request, *, status_code: int = 200, error: str | None = None, form: dict | None = None
+) -> Response:
+    with app_state(request).db.read() as session:
+        queries = service.list_queries(session)
+    return _render(
+        request,
+        "monitoring/queries.html",
+        status_code=status_code,
+        queries=queries,
+        kinds=service.QUERY_KINDS,
+        error=error,
+        form=form or {},
+    )
+
+
+def _apply(
+    request: Request,
+    change: Callable[[Session], object],
+    target: str,
+    page: Callable[..., Response],
+    **context: Any,
+) -> Response:
+    try:
+        with app_state(request).db.write() as session:
+            change(session)
+    except ClamorError as exc:
+        return page(request, status_code=exc.status_code, error=exc.message, **context)
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get("/monitoring/queries")
+def queries(
+    request: Request, principal: Principal = Depends(require("monitoring.read"))
+) -> Response:
+    return _queries_page(request)
+
+
+@router.post("/monitoring/queries")
+def create_query(
+    request: Request,
+    name: str = Form(""),
+    kind: str = Form("brand"),
+    query: str = Form(""),
+    principal: Principal = Depends(require("monitoring.manage")),
+) -> Response:
+    return _apply(
+        request,
+        lambda s: service.create_query(s, principal, name, kind, query),
+        "/monitoring/queries?done=notice.query_saved",
+        _queries_page,
+        form={"name": name, "kind": kind, "query": query},
+    )
+
+
+@router.post("/monitoring/queries/{query_id}")
+def update_query(
+    request: Request,
+    query_id: int,
+    name: str = Form(""),
+    kind: str = Form("brand"),
+    query: str = Form(""),
+    enabled: str = Form(""),
+    principal: Principal = Depends(require("monitoring.manage")),
+) -> Response:
+    return _apply(
+        request,
+        lambda s: service.update_query(
+            s, principal, query_id, name=name, kind=kind, query=query, enabled=enabled == "on"
+        ),
+        "/monitoring/queries?done=notice.query_saved",
+        _queries_page,
+    )
+
+
+@router.post("/monitoring/queries/{query_id}/delete")
+def delete_query(
+    request: Request, query_id: int, principal: Principal = Depends(require("monitoring.manage"))
+) -> Response:
+    return _apply(
+        request,
+        lambda s: service.delete_query(s, principal, query_id),
+        "/monitoring/queries?done=notice.query_deleted",
+        _queries_page,
+    )
+
+
+@router.post("/monitoring/queries-test")
+def test_query(
+    request: Request,
+    query: str = Form(""),
+    principal: Principal = Depends(require("monitoring.read")),
+) -> Response:
+    """The tester's result as a fragment (htmx), or a 422 fragment naming the position."""
+    try:
+        with app_state(request).db.read() as session:
+            result = service.test_query(session, query)
+    except ValidationError as exc:
+        return _render(
+            request, "monitoring/_query_test.html", status_code=200, error=exc.message, result=None
+        )
+    return _render(request, "monitoring/_query_test.html", error=None, result=result)
+
+
+# -- sources -----------------------------------------------------------------------------------
+
+
+def _sources_page(
+    request: Request, *, status_code: int = 200, error: str | None = None, form: dict | None = None
+) -> Response:
+    with app_state(request).db.read() as session:
+        sources = service.list_sources(session)
+    return _render(
+        request,
+        "monitoring/sources.html",
+        status_code=status_code,
+        sources=sources,
+        error=error,
+        form=form or {},
+    )
+
+
+@router.get("/monitoring/sources")
+def sources(
+    request: Request, principal: Principal = Depends(require("monitoring.read"))
+) -> Response:
+    return _sources_page(request)
+
+
+@router.post("/monitoring/sources")
+def add_source(
+    request: Request,
+    name: str = Form(""),
+    url: str = Form(""),
+    interval: str = Form("300"),
+    principal: Principal = Depends(require("monitoring.manage")),
+) -> Response:
+    form = {"name": name, "url": url, "interval": interval}
+    try:
+        seconds = int(interval)
+    except ValueError:
+        return _sources_page(
+            request, status_code=422, error="interval: not a whole number of seconds", form=form
+        )
+    return _apply(
+        request,
+        lambda s: service.add_feed(s, principal, name, url, seconds),
+        "/monitoring/sources?done=notice.source_saved",
+        _sources_page,
+        form=form,
+    )
+
+
+@router.post("/monitoring/sources/{source_id}/{action}")
+def source_action(
+    request: Request,
+    source_id: int,
+    action: str,
+    principal: Principal = Depends(require("monitoring.manage")),
+) -> Response:
+    changes: dict[str, Callable[[Session], object]] = {
+        "enable": lambda s: service.set_source_enabled(s, principal, source_id, True),
+        "disable": lambda s: service.set_source_enabled(s, principal, source_id, False),
+        "delete": lambda s: service.delete_source(s, principal, source_id),
+    }
+    if action not in changes:
+        return _sources_page(request, status_code=404, error=f"unknown action {action!r}")
+    return _apply(
+        request, changes[action], "/monitoring/sources?done=notice.source_saved", _sources_page
+    )
+
+
+# -- the queue ---------------------------------------------------------------------------------
+
+
+def _jobs_page(request: Request, *, status_code: int = 200, error: str | None = None) -> Response:
+    queue = app_queue(request)
+    return _render(
+        request,
+        "monitoring/jobs.html",
+        status_code=status_code,
+        stats=queue.stats(),
+        parked=queue.parked(200),
+        workers=queue.workers(),
+        error=error,
+    )
+
+
+@router.get("/monitoring/jobs")
+def jobs(request: Request, principal: Principal = Depends(require("monitoring.read"))) -> Response:
+    return _jobs_page(request)
+
+
+@router.post("/monitoring/jobs/{job_id}/{action}")
+def job_action(
+    request: Request,
+    job_id: str,
+    action: str,
+    principal: Principal = Depends(require("monitoring.manage")),
+) -> Response:
+    queue = app_queue(request)
+    if action == "requeue":
+        done = queue.requeue_parked(job_id)
+    elif action == "discard":
+        done = queue.discard_parked(job_id)
+    else:
+        return _jobs_page(request, status_code=404, error=f"unknown action {action!r}")
+    if not done:
+        return _jobs_page(request, status_code=404, error=f"no parked job {job_id}")
+    from clamor.audit import service as audit
+
+    with app_state(request).db.write() as session:
+        audit.record(session, principal, f"monitoring.job.{action}", "queue_job", job_id)
+    return RedirectResponse("/monitoring/jobs?done=notice.job_updated", status_code=303)

@@ -1,0 +1,231 @@
+"""`clamor replay FILE --speed N`: play a timestamped file as a live stream (demos, drills,
+benchmarks).
+
+Formats, recognised by content:
+
+- JSONL of posts (the webhook's format, one post per line — see `posts.py`);
+- a JSON array of tweets, or a folder of such files (the PHEME events);
+- CSV of the US airline tweets (`tweet_id, airline_sentiment, …, tweet_created`);
+- CSV of the customer-support tweets (`tweet_id, author_id, inbound, created_at, text …`).
+
+A bad line is reported with its line number and skipped; the rest plays. Times are rebased so
+that the first post is "now" and the stream keeps its own spacing (stream time); `--speed N`
+plays N seconds of stream time per wall-clock second, `--speed 0` as fast as possible.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from clamor.core import clock
+from clamor.core.errors import ValidationError
+from clamor.intake.service import ItemIn
+from clamor.monitoring.posts import PostError, post_to_item, read_jsonl
+
+TWITTER_TIME = "%a %b %d %H:%M:%S %z %Y"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    items: list[ItemIn]  # in stream order, each with published_at
+    problems: list[Problem]
+    format: str
+
+
+def load(path: Path) -> Loaded:
+    """Read a replay file (or a folder of PHEME files); bad lines become problems."""
+    if not path.exists():
+        raise ValidationError(f"{path}: no such file", field="file")
+    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+    if not files:
+        raise ValidationError(f"{path}: no .json files in this folder", field="file")
+    items: list[ItemIn] = []
+    problems: list[Problem] = []
+    kinds = set()
+    for file in files:
+        kind, rows = _rows(file)
+        kinds.add(kind)
+        for line, row in rows:
+            if isinstance(row, PostError):
+                problems.append(Problem(file.name, line, row.message.split(": ", 1)[-1]))
+                continue
+            try:
+                item = post_to_item(row)
+                if item.published_at is None:
+                    raise ValidationError(
+                        "created_at is required in a replay file", field="created_at"
+                    )
+            except ValidationError as exc:
+                problems.append(Problem(file.name, line, exc.message))
+                continue
+            items.append(item)
+    items.sort(key=lambda item: (item.published_at, item.source, item.external_id))
+    return Loaded(items, problems, "+".join(sorted(kinds)))
+
+
+def _rows(file: Path) -> tuple[str, Iterator[tuple[int | None, Any]]]:
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(f"{file}: not UTF-8 text ({exc.reason})", field="file") from None
+    head = text.lstrip()[:1]
+    if head == "[":
+        try:
+            tweets = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(
+                f"{file}: bad JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+                field="file",
+            ) from None
+        return "pheme", ((None, _tweet_post(t)) for t in tweets)
+    if head == "{":
+        return "jsonl", read_jsonl(text)
+    reader = csv.DictReader(text.splitlines())
+    columns = set(reader.fieldnames or [])
+    if {"tweet_id", "airline_sentiment", "tweet_created", "text"} <= columns:
+        return "airline", _csv_rows(reader, _airline_post)
+    if {"tweet_id", "author_id", "inbound", "created_at", "text"} <= columns:
+        return "twcs", _csv_rows(reader, _twcs_post)
+    raise ValidationError(
+        f"{file}: not a known replay format (JSONL posts, PHEME JSON, airline or twcs CSV)",
+        field="file",
+    )
+
+
+def _csv_rows(
+    reader: csv.DictReader, convert: Callable[[dict[str, str]], dict[str, Any]]
+) -> Iterator[tuple[int, Any]]:
+    for row in reader:
+        line = reader.line_num
+        try:
+            yield line, convert(row)
+        except (ValueError, TypeError, KeyError) as exc:
+            yield line, PostError(0, line, None, f"line {line}: {exc}")
+
+
+def _tweet_post(tweet: object) -> object:
+    if not isinstance(tweet, dict):
+        return tweet  # post_to_item reports it
+    user = tweet.get("user") or {}
+    created = tweet.get("created_at")
+    return _clean(
+        {
+            "platform": "twitter",
+            "id": tweet.get("id_str") or tweet.get("id"),
+            "text": tweet.get("text"),
+            "author": user.get("screen_name"),
+            "author_followers": user.get("followers_count"),
+            "author_verified": user.get("verified"),
+            "created_at": _twitter_time(created) if isinstance(created, str) else created,
+            "reposts": tweet.get("retweet_count"),
+            "likes": tweet.get("favorite_count"),
+            "parent_id": tweet.get("in_reply_to_status_id_str"),
+        }
+    )
+
+
+def _airline_post(row: dict[str, str]) -> dict[str, Any]:
+    created = datetime.strptime(row["tweet_created"], "%Y-%m-%d %H:%M:%S %z")
+    return _clean(
+        {
+            "platform": "twitter",
+            "id": row["tweet_id"],
+            "text": row["text"],
+            "author": row.get("name") or None,
+            "created_at": created.isoformat(),
+            "reposts": int(row.get("retweet_count") or 0),
+        }
+    )
+
+
+def _twcs_post(row: dict[str, str]) -> dict[str, Any]:
+    return _clean(
+        {
+            "platform": "twitter",
+            "id": row["tweet_id"],
+            "text": row["text"],
+            "author": row.get("author_id") or None,
+            "created_at": _twitter_time(row["created_at"]),
+            "parent_id": (row.get("in_response_to_tweet_id") or "").split(".")[0] or None,
+        }
+    )
+
+
+def _twitter_time(value: str) -> str:
+    return datetime.strptime(value, TWITTER_TIME).isoformat()
+
+
+def _clean(post: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in post.items() if value is not None}
+
+
+# -- playing -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Played:
+    items: int
+    batches: int
+    stream_seconds: float
+    wall_seconds: float
+
+
+def play(
+    items: Sequence[ItemIn],
+    speed: float,
+    sink: Callable[[list[ItemIn]], None],
+    *,
+    rebase: bool = True,
+    batch_size: int = 200,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> Played:
+    """Hand `items` to `sink` in batches, paced at `speed` × stream time (0: no pacing)."""
+    if not items:
+        return Played(0, 0, 0.0, 0.0)
+    first = items[0].published_at
+    assert first is not None
+    offset = clock.now() - first if rebase else None
+    started = monotonic()
+    pending: list[ItemIn] = []
+    batches = 0
+    for item in items:
+        assert item.published_at is not None
+        stream_offset = (item.published_at - first).total_seconds()
+        if speed > 0:
+            wait = started + stream_offset / speed - monotonic()
+            if wait > 0:
+                if pending:
+                    sink(pending)
+                    batches += 1
+                    pending = []
+                sleep(wait)
+        pending.append(replace(item, published_at=item.published_at + offset) if offset else item)
+        if len(pending) >= batch_size:
+            sink(pending)
+            batches += 1
+            pending = []
+    if pending:
+        sink(pending)
+        batches += 1
+    last = items[-1].published_at
+    assert last is not None
+    return Played(len(items), batches, (last - first).total_seconds(), monotonic() - started)

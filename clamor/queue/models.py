@@ -1,0 +1,36 @@
+"""The embedded queue's tables: jobs, and the heartbeats of the workers that consume them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from clamor.storage.base import Base
+
+
+class QueueJob(Base):
+    __tablename__ = "queue_jobs"
+    __table_args__ = (Index("ix_queue_jobs_due", "status", "available_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16))  # ready | claimed | parked
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    enqueued_at: Mapped[datetime]
+    available_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    parked_at: Mapped[datetime | None]
+
+
+class QueueWorker(Base):
+    __tablename__ = "queue_workers"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last_seen: Mapped[datetime]
+    counters: Mapped[dict[str, Any]]

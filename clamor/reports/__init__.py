@@ -1,0 +1,1 @@
+"""Outputs that read state and never change it: the incident review report (HTML, PDF, DOCX)."""

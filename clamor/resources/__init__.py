@@ -1,0 +1,2 @@
+"""Plan §5 resources: information-collection tools, communication channels, legal support, and
+training sessions with attendance."""

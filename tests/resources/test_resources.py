@@ -1,0 +1,70 @@
+"""Plan §5: the resource registry and training with attendance, through the service and the
+page; only who manages the organisation changes them, bad input names its field."""
+
+from __future__ import annotations
+
+import pytest
+
+from clamor.accounts import service as accounts
+from clamor.core.errors import PermissionDenied, ValidationError
+from clamor.org.service import principal_for
+from clamor.resources import service
+from tests.web.conftest import Browser
+
+
+def _principal(db, name: str):
+    with db.read() as session:
+        return principal_for(session, accounts.get_user(session, name))
+
+
+def test_registry_and_training_with_attendance(db, seeded) -> None:
+    admin, gm = _principal(db, "admin"), _principal(db, "gm")
+    with db.write() as session:
+        service.add_resource(
+            session, admin, kind="hotline", name="客服热线 400-800-1234", contact="客服部"
+        )
+        service.add_resource(
+            session, admin, kind="legal_contact", name="法务部 张律师", contact="legal@example.cn"
+        )
+    with db.write() as session, pytest.raises(ValidationError) as error:
+        service.add_resource(session, admin, kind="fax", name="x")
+    assert error.value.field == "kind"
+    with db.write() as session, pytest.raises(PermissionDenied):
+        service.add_resource(session, gm, kind="hotline", name="x")
+    with db.write() as session:
+        training = service.add_training(
+            session,
+            admin,
+            title="舆情应对培训",
+            topic="opinion",
+            held_at="2026-03-20T14:00",
+            trainer="公关部",
+        )
+        result = service.record_attendance(
+            session, admin, training.id, ["cs_rep", "analyst"], ["pr_manager"]
+        )
+    assert result == {"analyst": True, "cs_rep": True, "pr_manager": False}
+    with db.write() as session, pytest.raises(ValidationError) as error:
+        service.record_attendance(session, admin, training.id, ["ghost"])
+    assert error.value.field == "attendees"
+    with db.read() as session:
+        assert [r.kind for r in service.resources(session)] == ["hotline", "legal_contact"]
+        assert service.attendance(session, training.id)["pr_manager"] is False
+
+
+def test_resources_page(browser: Browser, db) -> None:
+    browser.login("admin")
+    assert browser.get("/resources").status_code == 200
+    added = browser.post_form(
+        "/resources", {"kind": "social_account", "name": "官方微博", "url": "https://weibo.com/x"}
+    )
+    assert added.status_code == 303
+    refused = browser.post_form("/resources", {"kind": "social_account", "name": ""})
+    assert refused.status_code == 422
+    page = browser.get("/resources")
+    assert "官方微博" in page.text and page.text.count("data-resource=") == 1
+    browser.client.cookies.clear()
+    browser.login("cs_rep")
+    assert "官方微博" in browser.get("/resources").text
+    browser.get("/resources")
+    assert browser.post_form("/resources", {"kind": "hotline", "name": "x"}).status_code == 403
