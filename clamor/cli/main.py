@@ -19,7 +19,12 @@ from clamor import __version__
 from clamor.accounts import service as accounts
 from clamor.audit import service as audit
 from clamor.bootstrap import open_database
-from clamor.cli import complaints_commands, incidents_commands, monitoring_commands
+from clamor.cli import (
+    analysis_commands,
+    complaints_commands,
+    incidents_commands,
+    monitoring_commands,
+)
 from clamor.core.config import Settings, describe_settings, ensure_secret_file, load_settings
 from clamor.core.errors import ClamorError, ConfigurationError, ValidationError
 from clamor.core.principal import Principal
@@ -45,11 +50,12 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(org_app, name="org")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+analysis_commands.register(app)
 monitoring_commands.register(app)
 complaints_commands.register(app)
 incidents_commands.register(app)
 
-console = Console()
+console = Console(soft_wrap=True)  # never wrap paths or messages mid-line
 DataDir = Annotated[
     Path | None,
     typer.Option(

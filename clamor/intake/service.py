@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, tuple_
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from clamor.core import clock
@@ -56,44 +57,27 @@ def validate(incoming: ItemIn) -> None:
         raise ValidationError("published_at needs a time zone", field="published_at")
 
 
-def _new_item(incoming: ItemIn) -> Item:
-    return Item(
-        kind=incoming.kind,
-        source=incoming.source,
-        external_id=incoming.external_id,
-        received_at=clock.now(),
-        published_at=incoming.published_at,
-        author=incoming.author,
-        title=incoming.title,
-        text=incoming.text,
-        url=incoming.url,
-        meta=incoming.meta,
-        raw=incoming.raw,
-    )
-
-
 def store_items(session: Session, batch: Sequence[ItemIn]) -> list[Stored]:
     """Store each item unless its (source, external id) is known; results in input order.
 
-    Duplicates inside one batch count once. A concurrent writer storing the same item between
-    our look-up and our insert is caught by the unique constraint and resolved per item under a
-    savepoint, so the rest of the batch is unaffected.
+    One multi-row INSERT … ON CONFLICT DO NOTHING per batch (on SQLite and PostgreSQL alike), so
+    a concurrent writer storing the same item is resolved by the unique constraint without
+    failing the batch; duplicates inside one batch count once.
     """
     for incoming in batch:
         validate(incoming)
-    keys = list(dict.fromkeys((i.source, i.external_id) for i in batch))
+    unique = list({(i.source, i.external_id): i for i in reversed(batch)}.values())[::-1]
+    keys = [(i.source, i.external_id) for i in unique]
     known = _existing(session, keys)
+    fresh = [i for i in unique if (i.source, i.external_id) not in known]
+    inserted = _insert_ignoring_conflicts(session, fresh) if fresh else set()
+    stored = _existing(session, [(i.source, i.external_id) for i in fresh])
     results: list[Stored] = []
     for incoming in batch:
         key = (incoming.source, incoming.external_id)
-        if key in known:
-            results.append(Stored(known[key], created=False))
-            continue
-        item = _insert_one(session, incoming)
-        created = item is not None
-        item = item or _existing(session, [key])[key]
-        known[key] = item
-        results.append(Stored(item, created=created))
+        created = key in inserted
+        inserted.discard(key)  # a repeat inside the batch is not created again
+        results.append(Stored(stored.get(key) or known[key], created=created))
     return results
 
 
@@ -106,15 +90,38 @@ def _existing(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, 
     return found
 
 
-def _insert_one(session: Session, incoming: ItemIn) -> Item | None:
-    item = _new_item(incoming)
-    try:
-        with session.begin_nested():
-            session.add(item)
-            session.flush()
-    except IntegrityError:
-        return None
-    return item
+def _insert_ignoring_conflicts(session: Session, fresh: list[ItemIn]) -> set[tuple[str, str]]:
+    """Insert what is not there yet; the keys this call really inserted (RETURNING)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    now = clock.now()
+    rows = [
+        {
+            "kind": i.kind,
+            "source": i.source,
+            "external_id": i.external_id,
+            "received_at": now,
+            "published_at": i.published_at,
+            "author": i.author,
+            "title": i.title,
+            "text": i.text,
+            "url": i.url,
+            "meta": i.meta,
+            "raw": i.raw,
+        }
+        for i in fresh
+    ]
+    inserted: set[tuple[str, str]] = set()
+    # Bounded statements: SQLite allows ~32k bound parameters per statement.
+    for start in range(0, len(rows), 200):
+        statement = (
+            insert(Item)
+            .values(rows[start : start + 200])
+            .on_conflict_do_nothing(index_elements=["source", "external_id"])
+            .returning(Item.source, Item.external_id)
+        )
+        inserted.update((source, external_id) for source, external_id in session.execute(statement))
+    return inserted
 
 
 def pending_items(session: Session, limit: int = 1000) -> list[Item]:

@@ -42,8 +42,9 @@ def test_an_alert_appears_live_and_is_handled(
         with db.write() as session:
             pipeline.ingest(session, running_pipeline, items[start : start + 50])
 
-    alert = page.locator("#active-alerts tr.alert-row").first  # no reload: htmx refreshes
-    expect(alert).to_contain_text("germanwings", timeout=60_000)
+    rows = page.locator("#active-alerts tr.alert-row")
+    alert = rows.filter(has_text="germanwings").first  # no reload: htmx refreshes the panel
+    expect(alert).to_be_visible(timeout=60_000)
     expect(alert.locator(".level")).to_have_attribute("data-level", "red")
 
     deadline = time.monotonic() + 120  # let the pipeline finish the stream before counting
@@ -55,8 +56,9 @@ def test_an_alert_appears_live_and_is_handled(
     expect(page.locator("#chart-sentiment canvas")).to_have_count(1)
     expect(page.locator("#top-authors")).not_to_contain_text("暂无帖子")
 
-    alert = page.locator("#active-alerts tr.alert-row").first
-    alert.locator("a").click()
+    page.locator("#active-alerts tr.alert-row").filter(has_text="germanwings").first.locator(
+        "a"
+    ).click()
     expect(page.locator("h1")).to_contain_text("germanwings")
     expect(page.locator("tr.topic-post").first).to_be_visible()
 
