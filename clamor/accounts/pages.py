@@ -21,6 +21,7 @@ from clamor.web.deps import (
     optional_principal,
     request_language,
 )
+from clamor.web.forms import apply_then_redirect
 from clamor.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -191,18 +192,18 @@ def add_user(
     password: str = Form(""),
     principal: Principal = Depends(current_principal),
 ) -> Response:
-    try:
-        with app_state(request).db.write() as session:
-            accounts.create_user(
-                session,
-                principal,
-                username=username.strip(),
-                password=password,
-                display_name=display_name.strip() or None,
-            )
-    except ClamorError as exc:
-        return _settings_page(request, principal, status_code=exc.status_code, error=exc.message)
-    return RedirectResponse("/settings?done=notice.user_added", status_code=303)
+    return apply_then_redirect(
+        request,
+        lambda session: accounts.create_user(
+            session,
+            principal,
+            username=username.strip(),
+            password=password,
+            display_name=display_name.strip() or None,
+        ),
+        "/settings?done=notice.user_added",
+        lambda request, **shown: _settings_page(request, principal, **shown),
+    )
 
 
 @router.post("/settings/users/{username}/active")

@@ -50,8 +50,8 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "heads") -> None:
-    # "heads": also correct while two domains' migrations branch from one parent.
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    # "head", not "heads": a second head (two domains branching from one parent) must fail loudly.
     command.upgrade(alembic_config(engine), revision)
 
 

@@ -15,6 +15,7 @@ from clamor.core.principal import Principal
 from clamor.monitoring import service
 from clamor.monitoring.api import app_queue
 from clamor.web.deps import app_state, require
+from clamor.web.forms import apply_then_redirect
 from clamor.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -136,21 +137,6 @@ def _queries_page(
     )
 
 
-def _apply(
-    request: Request,
-    change: Callable[[Session], object],
-    target: str,
-    page: Callable[..., Response],
-    **context: Any,
-) -> Response:
-    try:
-        with app_state(request).db.write() as session:
-            change(session)
-    except ClamorError as exc:
-        return page(request, status_code=exc.status_code, error=exc.message, **context)
-    return RedirectResponse(target, status_code=303)
-
-
 @router.get("/monitoring/queries")
 def queries(
     request: Request, principal: Principal = Depends(require("monitoring.read"))
@@ -166,7 +152,7 @@ def create_query(
     query: str = Form(""),
     principal: Principal = Depends(require("monitoring.manage")),
 ) -> Response:
-    return _apply(
+    return apply_then_redirect(
         request,
         lambda s: service.create_query(s, principal, name, kind, query),
         "/monitoring/queries?done=notice.query_saved",
@@ -185,7 +171,7 @@ def update_query(
     enabled: str = Form(""),
     principal: Principal = Depends(require("monitoring.manage")),
 ) -> Response:
-    return _apply(
+    return apply_then_redirect(
         request,
         lambda s: service.update_query(
             s, principal, query_id, name=name, kind=kind, query=query, enabled=enabled == "on"
@@ -199,7 +185,7 @@ def update_query(
 def delete_query(
     request: Request, query_id: int, principal: Principal = Depends(require("monitoring.manage"))
 ) -> Response:
-    return _apply(
+    return apply_then_redirect(
         request,
         lambda s: service.delete_query(s, principal, query_id),
         "/monitoring/queries?done=notice.query_deleted",
@@ -264,7 +250,7 @@ def add_source(
         return _sources_page(
             request, status_code=422, error="interval: not a whole number of seconds", form=form
         )
-    return _apply(
+    return apply_then_redirect(
         request,
         lambda s: service.add_feed(s, principal, name, url, seconds),
         "/monitoring/sources?done=notice.source_saved",
@@ -287,7 +273,7 @@ def source_action(
     }
     if action not in changes:
         return _sources_page(request, status_code=404, error=f"unknown action {action!r}")
-    return _apply(
+    return apply_then_redirect(
         request, changes[action], "/monitoring/sources?done=notice.source_saved", _sources_page
     )
 

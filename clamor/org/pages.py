@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
-from clamor.core.errors import ClamorError, ValidationError
 from clamor.core.principal import Principal
 from clamor.org import service as org
 from clamor.org.document import dump_org_yaml
 from clamor.org.permissions import Role
 from clamor.web.deps import app_state, require
+from clamor.web.forms import apply_then_redirect
 from clamor.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -36,16 +36,6 @@ def organisation(request: Request, principal: Principal = Depends(require("org.r
     return _page(request)
 
 
-def _apply(request: Request, change: object, done: str) -> Response:
-    """Run one edit in a transaction; on a refusal show the page again with the message."""
-    try:
-        with app_state(request).db.write() as session:
-            change(session)  # type: ignore[operator]
-    except ClamorError as exc:
-        return _page(request, status_code=exc.status_code, error=exc.message)
-    return RedirectResponse(f"/organisation?done={done}", status_code=303)
-
-
 @router.post("/organisation/groups/{group_key}/members")
 def add_member(
     request: Request,
@@ -54,10 +44,11 @@ def add_member(
     role: str = Form(""),
     principal: Principal = Depends(require("org.manage")),
 ) -> Response:
-    return _apply(
+    return apply_then_redirect(
         request,
         lambda s: org.add_member(s, principal, group_key, person, role),
-        "notice.member_added",
+        "/organisation?done=notice.member_added",
+        _page,
     )
 
 
@@ -69,10 +60,11 @@ def change_role(
     role: str = Form(""),
     principal: Principal = Depends(require("org.manage")),
 ) -> Response:
-    return _apply(
+    return apply_then_redirect(
         request,
         lambda s: org.change_role(s, principal, group_key, person_key, role),
-        "notice.member_updated",
+        "/organisation?done=notice.member_updated",
+        _page,
     )
 
 
@@ -83,10 +75,11 @@ def remove_member(
     person_key: str,
     principal: Principal = Depends(require("org.manage")),
 ) -> Response:
-    return _apply(
+    return apply_then_redirect(
         request,
         lambda s: org.remove_member(s, principal, group_key, person_key),
-        "notice.member_removed",
+        "/organisation?done=notice.member_removed",
+        _page,
     )
 
 
@@ -100,7 +93,7 @@ def update_group(
     duties_en: str = Form(""),
     principal: Principal = Depends(require("org.manage")),
 ) -> Response:
-    return _apply(
+    return apply_then_redirect(
         request,
         lambda s: org.update_group(
             s,
@@ -109,7 +102,8 @@ def update_group(
             name={"zh-CN": name_zh, "en": name_en},
             duties={"zh-CN": duties_zh, "en": duties_en},
         ),
-        "notice.group_updated",
+        "/organisation?done=notice.group_updated",
+        _page,
     )
 
 
@@ -123,7 +117,7 @@ def update_person(
     username: str = Form(""),
     principal: Principal = Depends(require("org.manage")),
 ) -> Response:
-    return _apply(
+    return apply_then_redirect(
         request,
         lambda s: org.update_person(
             s,
@@ -134,7 +128,8 @@ def update_person(
             phone=phone.strip() or None,
             username=username.strip() or None,
         ),
-        "notice.person_updated",
+        "/organisation?done=notice.person_updated",
+        _page,
     )
 
 
@@ -160,6 +155,10 @@ async def import_yaml(
     try:
         source = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        error = ValidationError("file: not UTF-8 text", field="file")
-        return _page(request, status_code=422, error=error.message)
-    return _apply(request, lambda s: org.import_yaml(s, principal, source), "notice.org_imported")
+        return _page(request, status_code=422, error="file: not UTF-8 text")
+    return apply_then_redirect(
+        request,
+        lambda s: org.import_yaml(s, principal, source),
+        "/organisation?done=notice.org_imported",
+        _page,
+    )
