@@ -15,9 +15,11 @@ mapped onto one simulated timeline that starts at the airline set's first day (2
   falls at day 1 + 0.7·i, 10 minutes past that time; intra-event spacing is kept. Day 0 carries
   background only, so the baselines have something to learn from before the first event.
 
-Every item goes through near-duplicate keys → topics → bursts (per topic) → graded alerts, in
-time order, in memory. An alert belongs to the event that holds the majority of its topic's
-items when it is raised; an alert whose majority is background matches no event.
+Every item goes through the monitoring `Detector` (near-duplicate keys → topics → bursts per
+topic → graded alerts), in time order, in memory — the code the workers run; the items carry no
+watch queries and no risk category, so only topic keys burst. An alert belongs to the event that
+holds the majority of its topic's items when it is raised; an alert whose majority is background
+matches no event.
 
 Reach is followers + retweets where the data has them (PHEME has both, the airline set only
 retweets, the support set neither); PHEME's retweet counts are final counts, i.e. known in the
@@ -40,18 +42,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from clamor.analysis.dedup import NearDuplicateIndex, duplicate_key
+from clamor.analysis.dedup import duplicate_key
 from clamor.analysis.watch import WatchSet
-from clamor.detection.alerts import (
-    AlertBook,
-    AlertPolicy,
-    AlertSignals,
-    escalation_terms,
-    grade,
-)
-from clamor.detection.bursts import BurstConfig, BurstDetector
+from clamor.detection.alerts import AlertPolicy, escalation_terms
+from clamor.detection.bursts import BurstConfig
 from clamor.detection.items import DetectionItem
-from clamor.detection.topics import TopicConfig, TopicTracker, text_features
+from clamor.detection.topics import TopicConfig, text_features
+from clamor.monitoring.detector import Detector
 
 DATA = Path("/work/shared/data")
 DAY = 86400.0
@@ -184,62 +181,38 @@ def run(
     burst_config: BurstConfig | None = None,
     policy: AlertPolicy | None = None,
 ) -> tuple[list[RaisedAlert], dict[str, float]]:
-    dedup = NearDuplicateIndex()
-    topics = TopicTracker(topic_config)
-    bursts = BurstDetector(burst_config)
-    book = AlertBook()
+    """The stream through the monitoring `Detector` — the same code the worker runs."""
+    detector = Detector(topic_config, burst_config, policy)
     labels_by_topic: dict[str, Counter[str | None]] = defaultdict(Counter)
     raised: list[RaisedAlert] = []
     copies = 0
     started = time.perf_counter()
     cpu_started = time.process_time()
     for entry in stream:
-        item = entry.item
-        duplicate = dedup.add(item.item_id, duplicate_key(item.text), item.at, item.reach)
-        copies += duplicate.is_copy
-        item = _enrich(item, duplicate.representative_id if duplicate.is_copy else None)
-        assignment = topics.add(item)
-        if not assignment.counted or assignment.topic_id is None or assignment.is_copy:
-            continue
-        topic_id = assignment.topic_id
-        labels_by_topic[topic_id][entry.label] += 1
-        key = f"topic:{topic_id}"
-        [status] = bursts.add(item.item_id, item.at, [key], item.author)
-        if not status.is_burst:
-            continue
-        topic = topics.topics[topic_id]
-        bucket = int(item.at // bursts.config.bucket_seconds)
-        _, _, window_reach = topic.window(bucket, bursts.config.window_buckets)
-        signals = AlertSignals(
-            key=key,
-            count=status.count,
-            expected=status.expected,
-            authors=status.authors,
-            negative_share=topic.negative_share(),
-            reach=window_reach,
-            escalation_share=topic.escalation / max(topic.volume, 1),
-            privacy_share=topic.categories.get("data_privacy", 0) / max(topic.volume, 1),
-            specificity=topics.specificity(topic_id),
-        )
-        alert_key = _alert_key(topics, book, topic_id, item.at)
-        change = book.offer(alert_key, item.at, grade(signals, policy))
-        if change is not None and change.kind == "raised":
+        outcome = detector.process(entry.item)
+        copies += outcome.is_copy
+        if outcome.topic_id is not None and not outcome.is_copy:
+            labels_by_topic[outcome.topic_id][entry.label] += 1
+        for event in outcome.alerts:
+            if event.change.kind != "raised":
+                continue
+            topic_id = outcome.topic_id or event.topic_id
+            if topic_id is None:
+                continue
+            topic = detector.topics.topics[topic_id]
             majority = labels_by_topic[topic_id].most_common(1)[0][0]
             raised.append(
                 RaisedAlert(
-                    change.alert.alert_id,
-                    key,
-                    item.at,
-                    change.alert.level.colour,
-                    change.alert.score,
+                    event.change.alert.alert_id,
+                    f"topic:{topic_id}",
+                    entry.item.at,
+                    event.change.alert.level.colour,
+                    event.change.alert.score,
                     majority,
                     tuple(topic.keywords(6)),
-                    round(topics.specificity(topic_id), 3),
+                    round(detector.topics.specificity(topic_id), 3),
                 )
             )
-        for expired_id in topics.expired_ids:
-            bursts.forget(f"topic:{expired_id}")
-        topics.expired_ids.clear()
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
     stats = {
@@ -252,29 +225,6 @@ def run(
         "items_per_cpu_second": round(len(stream) / cpu) if cpu else 0,
     }
     return raised, stats
-
-
-SIBLING_SIMILARITY = 0.2
-
-
-def _alert_key(topics: TopicTracker, book: AlertBook, topic_id: str, now: float) -> str:
-    """The alert a bursting topic feeds: its own, or the open one of a sibling topic."""
-    key = f"topic:{topic_id}"
-    open_topics = [alert.key.removeprefix("topic:") for alert in book.active(now)]
-    if key in {alert.key for alert in book.active(now)}:
-        return key
-    sibling = topics.closest(topic_id, open_topics, SIBLING_SIMILARITY)
-    return f"topic:{sibling}" if sibling else key
-
-
-def _enrich(item: DetectionItem, representative_id: str | None) -> DetectionItem:
-    from dataclasses import replace
-
-    return replace(
-        item,
-        escalation=bool(escalation_terms(item.text)),
-        representative_id=representative_id,
-    )
 
 
 def evaluate(stream: list[StreamItem], alerts: list[RaisedAlert]) -> dict:

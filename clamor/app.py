@@ -50,7 +50,7 @@ def create_app(
     database = db or open_database(settings)
     queue = open_queue(settings, database)
     app = FastAPI(
-        lifespan=embedded_pipeline(database, queue) if pipeline else None,
+        lifespan=embedded_pipeline(database, queue, settings) if pipeline else None,
         title="Clamor",
         version=__version__,
         description="Complaints (信访) and public-opinion (舆情) incident management.",

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clamor.analysis.explain import Evidence, evidence
+from clamor.analysis.hashing import Hashed
+from clamor.analysis.linear import Vector, as_vector
 from clamor.analysis.registry import CATEGORY, get_model
 
 CATEGORIES = (
@@ -40,10 +42,13 @@ class Category:
 NO_SIGNAL = Category(OTHER, {c: (1.0 if c == OTHER else 0.0) for c in CATEGORIES})
 
 
-def classify(text: str, raw_searchable: str = "") -> Category:
-    """Category scores of a normalised `text` (they sum to 1)."""
+def classify(
+    text: str, raw_searchable: str = "", features: Hashed | Vector | None = None
+) -> Category:
+    """Category scores of a normalised `text` (they sum to 1). `features`: the text's hashed
+    features or vector for this model, when the caller has them."""
     model = get_model(CATEGORY)
-    vector = model.vectorize(text)
+    vector = as_vector(model, text, features)
     if len(vector.ids) == 0:
         return NO_SIGNAL
     probs = model.probabilities(model.decision(vector))

@@ -69,7 +69,7 @@ def spans_of(haystack: str, feature: str) -> tuple[tuple[int, int], ...]:
     if feature.startswith("L:"):
         cue = _CUE_RES.get(feature[2:])
         return pattern_spans(haystack, cue) if cue else ()
-    gapped = _GAPPED_RE.match(feature)
+    gapped = _GAPPED_RE.match(feature) if "_" in feature else None
     if gapped:
         first, gap, last = gapped.groups()
         window = re.compile(re.escape(first) + "." * len(gap) + re.escape(last), re.S)

@@ -13,13 +13,18 @@ start), so that the few n-grams behind a decision can be shown and highlighted.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import functools
 import itertools
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from clamor.analysis.features import _CUE_RES, _WORD_RE, FeatureConfig
+from clamor.analysis.prefilter import AlternativesGate
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 _K = [
@@ -77,9 +82,117 @@ class Hashed:
 
 
 _EMPTY = np.empty(0, np.int64)
+# uint64 *array* arithmetic wraps around silently (numpy warns only for scalar operands, and
+# every operation below has an array operand), so no np.errstate — it costs ~5 µs per use.
+_WRAPAROUND = contextlib.nullcontext()
+# The cue regexes, run only over the wordings whose letters occur in the text (see prefilter):
+# same answers, a fraction of the ~60 µs that four long alternations cost per text.
+_CUE_GATE = AlternativesGate(
+    [(name, p.pattern) for name, p in _CUE_RES.items()],
+    next(iter(_CUE_RES.values())).flags if _CUE_RES else 0,
+)
+_CUE_GATE_EXACT = len({p.flags for p in _CUE_RES.values()}) <= 1
+
+
+def _cue_numbers(text: str) -> list[int]:
+    if not _CUE_GATE_EXACT:  # cue patterns compiled with different flags: no shortcut
+        return [i for i, p in enumerate(_CUE_RES.values()) if p.search(text)]
+    return [i for i, hit in enumerate(_CUE_GATE.search_each(text)) if hit]
 
 
 def hash_features(text: str, config: FeatureConfig, bits: int) -> Hashed:
+    return _select(_mix(text, config), config, bits)
+
+
+def hash_features_many(text: str, wanted: Sequence[tuple[FeatureConfig, int]]) -> list[Hashed]:
+    """`[hash_features(text, config, bits) for config, bits in wanted]`, with the features that
+    several configs share (the sentiment and category models both read character 1–3-grams and
+    words) hashed once: a feature's 64-bit hash depends only on its kind and content, and the
+    bucket is its low `bits` bits."""
+    union = _union(tuple(config for config, _ in wanted))
+    if union is None:
+        return [hash_features(text, config, bits) for config, bits in wanted]
+    mixed = _mix(text, union)
+    return [_select(mixed, config, bits) for config, bits in wanted]
+
+
+@dataclass(frozen=True, slots=True)
+class _Mixed:
+    """All features of one config before the bucket mask: `x` holds 64-bit hashes in segments
+    (kind, start, end), in the order hash_features lays them out."""
+
+    x: np.ndarray  # uint64
+    segments: tuple[tuple[int, int, int], ...]
+    tokens: tuple[str, ...]
+    bigrams: tuple[str, ...]
+    cue_numbers: tuple[int, ...]
+
+
+def wants(config: FeatureConfig, kind: int) -> bool:
+    """Whether a model with `config` reads features of `kind` (a new kind must be added here)."""
+    if kind <= 10:
+        return config.char_min <= kind <= config.char_max
+    if kind in (GAP1, GAP2):
+        return config.gaps
+    if kind == WORD:
+        return config.words
+    if kind == BIGRAM:
+        return config.words and config.word_bigrams
+    if kind == CUE:
+        return config.cues
+    raise ValueError(f"unknown feature kind {kind}")
+
+
+@functools.lru_cache(maxsize=64)
+def _union(configs: tuple[FeatureConfig, ...]) -> FeatureConfig | None:
+    """The config that reads every feature any of `configs` reads (None: no such config)."""
+    values = {}
+    for f in dataclasses.fields(FeatureConfig):
+        got = [getattr(c, f.name) for c in configs]
+        if f.name == "char_min":
+            values[f.name] = min(got)
+        elif f.name == "char_max":
+            values[f.name] = max(got)
+        elif all(isinstance(v, bool) for v in got):
+            values[f.name] = any(got)
+        elif len(set(got)) == 1:
+            values[f.name] = got[0]
+        else:
+            return None  # a setting that cannot be merged: hash each config on its own
+    return FeatureConfig(**values)
+
+
+def _select(mixed: _Mixed, config: FeatureConfig, bits: int) -> Hashed:
+    """The Hashed of `config` out of features hashed for a config that reads at least as much."""
+    mask = np.uint64((1 << bits) - 1)
+    chosen = [(kind, start, end) for kind, start, end in mixed.segments if wants(config, kind)]
+    if not chosen:
+        return Hashed(_EMPTY, ())
+    if len(chosen) == len(mixed.segments):
+        x = mixed.x & mask
+    else:
+        # Neighbouring segments come out of the union as one slice.
+        runs: list[list[int]] = []
+        for _, start, end in chosen:
+            if runs and runs[-1][1] == start:
+                runs[-1][1] = end
+            else:
+                runs.append([start, end])
+        parts = [mixed.x[a:b] for a, b in runs]
+        x = (parts[0] if len(parts) == 1 else np.concatenate(parts)) & mask
+    segments, offset = [], 0
+    for kind, start, end in chosen:
+        segments.append((kind, offset))
+        offset += end - start
+    words = mixed.tokens if config.words else ()
+    if config.words and config.word_bigrams:
+        words = words + mixed.bigrams
+    cues = mixed.cue_numbers if config.cues else ()
+    # All below 2^bits: viewed as int64 they are the same numbers, without a copy.
+    return Hashed(x.view(np.int64), tuple(segments), words, cues)
+
+
+def _mix(text: str, config: FeatureConfig) -> _Mixed:
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     size = len(codes)
     states: list[np.ndarray] = []
@@ -94,7 +207,7 @@ def hash_features(text: str, config: FeatureConfig, bits: int) -> Hashed:
         segments.append((kind, total))
         total += len(values)
 
-    with np.errstate(over="ignore"):
+    with _WRAPAROUND:
         # state[i] = polynomial of codes[i : i + n], extended one character per step.
         state = codes * _K[0]
         for n in range(1, min(config.char_max, size) + 1):
@@ -106,32 +219,135 @@ def hash_features(text: str, config: FeatureConfig, bits: int) -> Hashed:
             for gap, kind in ((2, GAP1), (3, GAP2)):
                 if size > gap:
                     add(kind, (codes[:-gap] * _K[0] + codes[gap:]) * _K[gap])
-    words: list[str] = []
+    tokens: list[str] = []
+    bigrams: list[str] = []
     cue_numbers: list[int] = []
     if config.words:
         tokens = _WORD_RE.findall(text)
-        groups = [(WORD, tokens)]
         if config.word_bigrams:
-            groups.append((BIGRAM, [f"{a} {b}" for a, b in itertools.pairwise(tokens)]))
-        for kind, items in groups:
+            bigrams = list(map(" ".join, itertools.pairwise(tokens)))
+        for kind, items in ((WORD, tokens), (BIGRAM, bigrams)):
             if items:
-                crc = [zlib.crc32(item.encode("utf-8")) for item in items]
+                crc = list(map(zlib.crc32, map(str.encode, items)))
                 add(kind, np.array(crc, np.uint64) * _K[5])
-                words.extend(items)
     if config.cues:
-        cue_numbers = [i for i, p in enumerate(_CUE_RES.values()) if p.search(text)]
+        cue_numbers = _cue_numbers(text)
         if cue_numbers:
             add(CUE, np.array(cue_numbers, np.uint64) * _K[5] + np.uint64(CUE))
     if not states:
-        return Hashed(_EMPTY, ())
+        return _Mixed(_EMPTY.view(np.uint64), (), (), (), ())
     # One finishing pass over all features: each segment gets its own salt, so that the same
     # state value in two kinds (a word's CRC and a trigram, say) lands in different buckets.
     kinds = np.array([kind for kind, _ in segments], np.uint64)
     salt = np.repeat(kinds * np.uint64(0x100000001B3), salts)
-    with np.errstate(over="ignore"):
-        x = np.concatenate(states) ^ salt
-        x = x ^ (x >> _SHIFT_A)
-        x = x * _K[4]
-        x = x ^ (x >> _SHIFT_B)
-    buckets = (x & np.uint64((1 << bits) - 1)).astype(np.int64)
-    return Hashed(buckets, tuple(segments), tuple(words), tuple(cue_numbers))
+    with _WRAPAROUND:  # in place: one buffer instead of one per step
+        x = np.concatenate(states)
+        x ^= salt
+        x ^= x >> _SHIFT_A
+        x *= _K[4]
+        x ^= x >> _SHIFT_B
+    ends = [*(start for _, start in segments[1:]), total]
+    spans = tuple((kind, start, end) for (kind, start), end in zip(segments, ends, strict=True))
+    return _Mixed(x, spans, tuple(tokens), tuple(bigrams), tuple(cue_numbers))
+
+
+# ---- batches ----------------------------------------------------------------------------
+# A text's features cost ~30 numpy calls of ~1 µs each whatever its length; for a batch the same
+# arithmetic runs once over all texts joined together. A character n-gram's state only reads
+# the n code points it covers, so computed over the joined texts it is the same number for every
+# n-gram inside one text (those that straddle two texts are computed and never used). Then one
+# gather puts each text's features in the order hash_features gives them.
+
+
+def hash_batch(texts: Sequence[str], wanted: Sequence[tuple[FeatureConfig, int]]) -> list[list[Hashed]]:
+    """`[hash_features_many(text, wanted) for text in texts]`, with whole-batch numpy calls."""
+    union = _union(tuple(config for config, _ in wanted))
+    if union is None or not texts:
+        return [hash_features_many(text, wanted) for text in texts]
+    sizes = np.array([len(text) for text in texts], np.int64)
+    starts = np.zeros(len(texts), np.int64)
+    np.cumsum(sizes[:-1], out=starts[1:])
+    codes = np.frombuffer("".join(texts).encode("utf-32-le"), np.uint32).astype(np.uint64)
+    total_size = len(codes)
+    # kind → (its hashes for the whole batch, each text's first index in them, each text's count)
+    by_kind: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    with _WRAPAROUND:
+        state = codes * _K[0]
+        for n in range(1, min(union.char_max, int(sizes.max(initial=0))) + 1):
+            if n > 1:
+                state = (state[: total_size - n + 1] + codes[n - 1 :]) * _K[n % 4]
+            if n >= union.char_min:
+                by_kind[n] = (state, starts, np.maximum(sizes - n + 1, 0))
+        if union.gaps:
+            for gap, kind in ((2, GAP1), (3, GAP2)):
+                if total_size > gap:
+                    values = (codes[:-gap] * _K[0] + codes[gap:]) * _K[gap]
+                    by_kind[kind] = (values, starts, np.maximum(sizes - gap, 0))
+    per_text_tokens: list[tuple[str, ...]] = [()] * len(texts)
+    per_text_bigrams: list[tuple[str, ...]] = [()] * len(texts)
+    per_text_cues: list[tuple[int, ...]] = [()] * len(texts)
+    if union.words:
+        per_text_tokens = [tuple(_WORD_RE.findall(text)) for text in texts]
+        if union.word_bigrams:
+            per_text_bigrams = [tuple(map(" ".join, itertools.pairwise(t))) for t in per_text_tokens]
+        for kind, groups in ((WORD, per_text_tokens), (BIGRAM, per_text_bigrams)):
+            items = list(itertools.chain.from_iterable(groups))
+            if items:
+                crc = np.array(list(map(zlib.crc32, map(str.encode, items))), np.uint64)
+                by_kind[kind] = (crc * _K[5], *_layout([len(g) for g in groups]))
+    if union.cues:
+        per_text_cues = [tuple(_cue_numbers(text)) for text in texts]
+        numbers = list(itertools.chain.from_iterable(per_text_cues))
+        if numbers:
+            values = np.array(numbers, np.uint64) * _K[5] + np.uint64(CUE)
+            by_kind[CUE] = (values, *_layout([len(c) for c in per_text_cues]))
+    if not by_kind:
+        return [[Hashed(_EMPTY, ()) for _ in wanted] for _ in texts]
+    # One finishing pass over every kind's hashes, each salted with its kind (as in _mix).
+    kinds = list(by_kind)
+    lengths = [len(by_kind[kind][0]) for kind in kinds]
+    salt = np.repeat(np.array(kinds, np.uint64) * np.uint64(0x100000001B3), lengths)
+    with _WRAPAROUND:
+        x = np.concatenate([by_kind[kind][0] for kind in kinds])
+        x ^= salt
+        x ^= x >> _SHIFT_A
+        x *= _K[4]
+        x ^= x >> _SHIFT_B
+    bases = dict(zip(kinds, np.cumsum([0, *lengths[:-1]]).tolist(), strict=True))
+    out: list[list[Hashed]] = [[] for _ in texts]
+    for config, bits in wanted:
+        chosen = [kind for kind in kinds if wants(config, kind)]
+        # (texts × kinds) matrices of where each text's segment of each kind starts, and its size.
+        first = np.array([bases[k] + by_kind[k][1] for k in chosen], np.int64).T.reshape(len(texts), -1)
+        count = np.array([by_kind[k][2] for k in chosen], np.int64).T.reshape(len(texts), -1)
+        flat_count = count.ravel()
+        ends = np.cumsum(flat_count)
+        index = np.repeat(first.ravel() - (ends - flat_count), flat_count) + np.arange(
+            int(ends[-1]) if len(ends) else 0
+        )
+        buckets = (x[index] & np.uint64((1 << bits) - 1)).view(np.int64)
+        text_ends = ends.reshape(len(texts), -1)[:, -1].tolist() if chosen else [0] * len(texts)
+        counts = count.tolist()
+        begin = 0
+        for i, end in enumerate(text_ends):
+            segments, offset = [], 0
+            for kind, size in zip(chosen, counts[i], strict=True):
+                if size:
+                    segments.append((kind, offset))
+                    offset += size
+            words: tuple[str, ...] = per_text_tokens[i] if config.words else ()
+            if config.words and config.word_bigrams:
+                words = words + per_text_bigrams[i]
+            cues = per_text_cues[i] if config.cues else ()
+            if segments:
+                out[i].append(Hashed(buckets[begin:end], tuple(segments), words, cues))
+            else:
+                out[i].append(Hashed(_EMPTY, ()))
+            begin = end
+    return out
+
+
+def _layout(counts: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Each text's first index in a batch array where text i has counts[i] entries, and counts."""
+    sizes = np.array(counts, np.int64)
+    return np.cumsum(sizes) - sizes, sizes

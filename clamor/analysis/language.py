@@ -91,15 +91,26 @@ _RARE_SCRIPT_RE = re.compile(
 )
 
 
+# Han code points (the ranges of _HAN_RE) → deleted: the length lost under str.translate is the
+# number of Han characters, counted in C without a match object per character as findall makes.
+_HAN_DELETE = dict.fromkeys(
+    [*range(0x3400, 0x4DC0), *range(0x4E00, 0xA000), *range(0xF900, 0xFB00)]
+)
+
+
+def count_han(text: str) -> int:
+    return len(text) - len(text.translate(_HAN_DELETE)) if not text.isascii() else 0
+
+
 def detect(text: str) -> Language:
-    han = len(_HAN_RE.findall(text)) if not text.isascii() else 0
+    han = count_han(text)
     kana = hangul = other_alpha = 0
     if han < len(text) and not text.isascii() and _RARE_SCRIPT_RE.search(text):
         kana = len(_KANA_RE.findall(text))
         hangul = len(_HANGUL_RE.findall(text))
         other_alpha = len(_OTHER_ALPHA_RE.findall(text))
     latin_text = _strip_handles(text)
-    latin = len(_LATIN_RE.findall(latin_text)) + len(_ACCENT_RE.findall(latin_text))
+    latin = count_latin(latin_text)
     total = han + kana + hangul + other_alpha + latin
     if total == 0:
         return Language(OTHER, False, 0.0)
@@ -126,10 +137,23 @@ def _strip_handles(text: str) -> str:
     return _HANDLE_RE.sub(" ", text)
 
 
+_ASCII_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def count_latin(text: str) -> int:
+    """Latin letters, accented ones included. For ASCII text (most English posts) a byte
+    deletion counts them without a regex match object per letter."""
+    if text.isascii():
+        data = text.encode("ascii")
+        return len(data) - len(data.translate(None, _ASCII_LETTERS))
+    return len(_LATIN_RE.findall(text)) + len(_ACCENT_RE.findall(text))
+
+
 def _looks_english(text: str) -> bool:
     words = _WORD_RE.findall(text.lower())
     if not words:
         return False
-    foreign = sum(1 for w in words if w in _NON_EN_WORDS)
-    accented = sum(1 for w in words if _ACCENT_RE.search(w))
+    foreign = sum(map(_NON_EN_WORDS.__contains__, words))
+    # Accents are not ASCII: skip the per-word search when there can be none.
+    accented = 0 if text.isascii() else sum(1 for w in words if _ACCENT_RE.search(w))
     return foreign * 5 < len(words) and accented * 8 < len(words)

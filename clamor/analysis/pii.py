@@ -11,6 +11,7 @@ a card (卡/银行/card …) near it — order numbers of 16–19 digits pass Lu
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -48,7 +49,9 @@ _NOT_PERSONAL_RE = re.compile(
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 CONTEXT_WINDOW = 20
-_ANY_DIGIT_RE = re.compile(r"[0-9]")
+# Every number pattern above needs four ASCII digits in a row (a card group, the last four of a
+# phone number): without them only an e-mail address can be found.
+_FOUR_DIGITS_RE = re.compile(r"[0-9]{4}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,13 +132,15 @@ def mask(value: str, kind: str) -> str:
 
 def find_pii(text: str) -> list[PiiSpan]:
     """All personal-data spans in `text`, sorted by position, none overlapping."""
-    if "@" not in text and _ANY_DIGIT_RE.search(text) is None:
-        return []  # fast path: most posts carry no number at all
+    numbers = _FOUR_DIGITS_RE.search(text) is not None
+    if "@" not in text and not numbers:
+        return []  # fast path: most posts carry no number of four digits or more
     found: list[PiiSpan] = []
-    found += _find_id_numbers(text)
-    found += _find_cards(text)
-    found += _find_simple(text, _MOBILE_RE, MOBILE)
-    found += _find_simple(text, _LANDLINE_RE, LANDLINE)
+    if numbers:
+        found += _find_id_numbers(text)
+        found += _find_cards(text)
+        found += _find_simple(text, _MOBILE_RE, MOBILE)
+        found += _find_simple(text, _LANDLINE_RE, LANDLINE)
     if "@" in text:
         found += _find_simple(text, _EMAIL_RE, EMAIL)
     return _without_overlaps(found)
@@ -203,3 +208,24 @@ def redact(text: str, spans: list[PiiSpan] | None = None) -> str:
         pos = span.end
     out.append(text[pos:])
     return "".join(out)
+
+
+# A folded value shorter than this is not looked for: it could be any few characters.
+MIN_FOLDED_VALUE = 5
+
+
+def redact_copy(
+    text: str, found: Iterable[PiiSpan], fold: Callable[[str], str] | None = None
+) -> str:
+    """Mask personal data in `text`, a transformed copy (such as the normalised form) of a text
+    in which `found` was found: each found value — as written, and as `fold` (the same
+    transformation) writes it — is replaced by its masked form, and whatever find_pii finds in
+    the copy itself is masked too. The offsets of `found` do not apply to the copy, and a
+    transformation can hide a value from find_pii (an e-mail address whose "@domain" became a
+    mention placeholder), hence both."""
+    for span in sorted(found, key=lambda s: -len(s.text)):
+        forms = {span.text, fold(span.text) if fold is not None else span.text}
+        for form in sorted(forms, key=len, reverse=True):
+            if len(form.strip()) >= MIN_FOLDED_VALUE:
+                text = text.replace(form, span.masked)
+    return redact(text)

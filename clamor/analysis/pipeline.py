@@ -15,17 +15,21 @@ from clamor.analysis import category as category_stage
 from clamor.analysis import sentiment as sentiment_stage
 from clamor.analysis.category import Category
 from clamor.analysis.explain import searchable
+from clamor.analysis.features import FeatureConfig
+from clamor.analysis.hashing import Hashed, hash_batch, hash_features_many
+from clamor.analysis.linear import Vector
 from clamor.analysis.language import Language, detect
 from clamor.analysis.normalize import (
     Normalized,
     clean_unicode,
+    model_text,
     normalize_simplified,
     to_simplified,
 )
-from clamor.analysis.pii import PiiSpan, find_pii
-from clamor.analysis.registry import model_versions
+from clamor.analysis.pii import PiiSpan, find_pii, redact_copy
+from clamor.analysis.registry import CATEGORY, get_model, model_versions
 from clamor.analysis.sentiment import Sentiment
-from clamor.analysis.severity import Severity, reach_from_meta, score_severity
+from clamor.analysis.severity import Reach, Severity, reach_from_meta, score_severity
 from clamor.core.errors import ValidationError
 
 ANALYSIS_VERSION = "1"
@@ -56,7 +60,8 @@ class Analysis:
             "mixed_script": self.mixed_script,
             "length": self.length,
             "truncated": self.truncated,
-            "normalized_text": self.normalized.text,
+            # The normalised text still carries the phone, ID and card numbers of the raw one.
+            "normalized_text": redact_copy(self.normalized.text, self.pii, model_text),
             "signals": self.signals,
             "sentiment": self.sentiment.to_dict(),
             "category": self.category.to_dict(),
@@ -91,6 +96,59 @@ def _signals(norm: Normalized) -> dict[str, list[str]]:
 def analyze(text: object, meta: Mapping[str, object] | None = None) -> Analysis:
     """Analyse one item. `meta` may carry followers, reposts, comments, likes, verified and
     source_type (media | government | kol | person); other keys are ignored."""
+    item = _prepare(text, meta)
+    # Both models read character n-grams and words of the same text: hash them once.
+    for_sentiment, for_category = hash_features_many(item.norm.text, _wanted(item.sentiment_model))
+    return _finish(item, for_sentiment, for_category)
+
+
+# analyze_many handles this many items per round of batch numpy calls (memory stays small).
+BATCH = 512
+
+
+def analyze_many(
+    texts: Iterable[object], metas: Sequence[Mapping[str, object] | None] | None = None
+) -> list[Analysis]:
+    """Analyse a batch; `metas`, when given, lines up with `texts`. The same results as
+    `analyze` one by one: the features of the whole batch are hashed, counted and weighted
+    with whole-batch numpy calls (see hashing.hash_batch, LinearTextModel.vectorize_many)."""
+    items = list(texts)
+    if metas is not None and len(metas) != len(items):
+        raise ValidationError(
+            f"metas has {len(metas)} entries for {len(items)} texts", field="metas"
+        )
+    prepared = [_prepare(t, metas[i] if metas is not None else None) for i, t in enumerate(items)]
+    results: list[Analysis | None] = [None] * len(prepared)
+    for begin in range(0, len(prepared), BATCH):
+        chunk = range(begin, min(begin + BATCH, len(prepared)))
+        # The sentiment model depends on the language: one batch per model.
+        by_model: dict[str, list[int]] = {}
+        for i in chunk:
+            by_model.setdefault(prepared[i].sentiment_model, []).append(i)
+        category_model = get_model(CATEGORY)
+        for name, indexes in by_model.items():
+            sentiment_model = get_model(name)
+            hashed = hash_batch([prepared[i].norm.text for i in indexes], _wanted(name))
+            for_sentiment = sentiment_model.vectorize_many([h[0] for h in hashed])
+            for_category = category_model.vectorize_many([h[1] for h in hashed])
+            for j, i in enumerate(indexes):
+                results[i] = _finish(prepared[i], for_sentiment[j], for_category[j])
+    return [r for r in results if r is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """One item up to the models: its text in every form the later stages read."""
+
+    raw: str
+    reach: Reach
+    language: Language
+    norm: Normalized
+    highlight_in: str
+    sentiment_model: str
+
+
+def _prepare(text: object, meta: Mapping[str, object] | None) -> _Prepared:
     raw = as_text(text)
     reach = reach_from_meta(meta)
     head = raw[:MODEL_CHARS]
@@ -103,10 +161,24 @@ def analyze(text: object, meta: Mapping[str, object] | None = None) -> Analysis:
     lowered = simplified.lower()
     aligned = len(cleaned) == len(head) and len(lowered) == len(head)
     highlight_in = lowered if aligned else searchable(head)
-    sentiment = sentiment_stage.classify(norm.text, language.code, highlight_in)
-    category = category_stage.classify(norm.text, highlight_in)
-    pii = tuple(find_pii(raw))
-    severity = score_severity(highlight_in, sentiment.p_negative, category.scores, reach)
+    model = sentiment_stage.model_for(language.code)
+    return _Prepared(raw, reach, language, norm, highlight_in, model)
+
+
+def _wanted(sentiment_model: str) -> list[tuple[FeatureConfig, int]]:
+    """The feature settings of the sentiment model, then of the category model."""
+    sentiment, category = get_model(sentiment_model), get_model(CATEGORY)
+    return [(sentiment.config, sentiment.bits), (category.config, category.bits)]
+
+
+def _finish(
+    item: _Prepared, for_sentiment: Hashed | Vector, for_category: Hashed | Vector
+) -> Analysis:
+    norm, highlight_in, language = item.norm, item.highlight_in, item.language
+    sentiment = sentiment_stage.classify(norm.text, language.code, highlight_in, for_sentiment)
+    category = category_stage.classify(norm.text, highlight_in, for_category)
+    pii = tuple(find_pii(item.raw))
+    severity = score_severity(highlight_in, sentiment.p_negative, category.scores, item.reach)
     return Analysis(
         language=language.code,
         mixed_script=language.mixed,
@@ -115,20 +187,8 @@ def analyze(text: object, meta: Mapping[str, object] | None = None) -> Analysis:
         category=category,
         pii=pii,
         severity=severity,
-        length=len(raw),
-        truncated=len(raw) > MODEL_CHARS,
+        length=len(item.raw),
+        truncated=len(item.raw) > MODEL_CHARS,
         model_version=model_versions(),
         signals=_signals(norm),
     )
-
-
-def analyze_many(
-    texts: Iterable[object], metas: Sequence[Mapping[str, object] | None] | None = None
-) -> list[Analysis]:
-    """Analyse a batch; `metas`, when given, lines up with `texts`."""
-    items = list(texts)
-    if metas is not None and len(metas) != len(items):
-        raise ValidationError(
-            f"metas has {len(metas)} entries for {len(items)} texts", field="metas"
-        )
-    return [analyze(t, metas[i] if metas is not None else None) for i, t in enumerate(items)]

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clamor.analysis.explain import Evidence, evidence
+from clamor.analysis.hashing import Hashed
+from clamor.analysis.linear import Vector, as_vector
 from clamor.analysis.language import ZH
 from clamor.analysis.registry import SENTIMENT_EN, SENTIMENT_ZH, get_model
 
@@ -46,10 +48,13 @@ def model_for(language: str) -> str:
     return SENTIMENT_ZH if language == ZH else SENTIMENT_EN
 
 
-def classify(text: str, language: str, raw_searchable: str = "") -> Sentiment:
-    """Sentiment of a normalised `text`; reasons are located in `raw_searchable` (see explain)."""
+def classify(
+    text: str, language: str, raw_searchable: str = "", features: Hashed | Vector | None = None
+) -> Sentiment:
+    """Sentiment of a normalised `text`; reasons are located in `raw_searchable` (see explain).
+    `features`: the text's hashed features or vector for this model, when the caller has them."""
     model = get_model(model_for(language))
-    vector = model.vectorize(text)
+    vector = as_vector(model, text, features)
     if len(vector.ids) == 0:
         return NO_SIGNAL
     probs = model.probabilities(model.decision(vector))

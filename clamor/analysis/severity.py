@@ -23,6 +23,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from clamor.analysis.prefilter import AlternativesGate
 from clamor.core.errors import ValidationError
 
 SENTIMENT_MAX = 25.0
@@ -70,6 +71,9 @@ ESCALATION: dict[str, tuple[float, str]] = {
 _ESCALATION_RE = re.compile(
     "|".join(f"(?P<{group}>{pattern})" for group, (_, pattern) in ESCALATION.items())
 )
+# The same regex, run over only the keywords whose letters occur in the text (see prefilter):
+# most texts contain none, and then no regex runs at all.
+_ESCALATION_GATE = AlternativesGate([(group, pattern) for group, (_, pattern) in ESCALATION.items()])
 
 CATEGORY_WEIGHT: dict[str, float] = {
     "data_privacy": 1.0,
@@ -146,7 +150,10 @@ def reach_from_meta(meta: Mapping[str, object] | None) -> Reach:
 def escalation_hits(text: str) -> dict[str, list[tuple[int, int]]]:
     """Escalation groups found in the normalised `text`, with their spans."""
     hits: dict[str, list[tuple[int, int]]] = {}
-    for match in _ESCALATION_RE.finditer(text):
+    pattern = _ESCALATION_GATE.pattern_for(text)
+    if pattern is None:
+        return hits
+    for match in pattern.finditer(text):
         spans = hits.setdefault(match.lastgroup or "", [])
         if len(spans) < 5:
             spans.append(match.span())

@@ -147,7 +147,8 @@ def briefing(
     period: Annotated[str, typer.Option(help="daily or weekly.")] = "daily",
     data_dir: DataDirOption = None,
 ) -> None:
-    """Queue the leadership group's briefing for the last full day (or week); once per period."""
+    """Publish the briefing for the last full day (or week) to who opted in; once per period
+    (the worker's scheduler does this by itself at CLAMOR_BRIEFING_HOUR)."""
     from clamor.core import clock
     from clamor.reports import briefing as briefings
 

@@ -64,7 +64,8 @@ def worker(
     registry.preload()  # load the models now, not on the first job
     db = open_database(settings)
     queue = open_queue(settings, db, RetryPolicy(visibility_seconds=visibility))
-    loop = Worker(PipelineContext(db, queue), name=name or default_name(), batch=batch)
+    context = PipelineContext(db, queue, settings=settings)
+    loop = Worker(context, name=name or default_name(), batch=batch)
     loop.beat()  # visible as up before its first job
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     smtp_from: str = Field(
         default="clamor@localhost", description="Sender address of outgoing mail."
     )
+    briefing_hour: int = Field(
+        default=8,
+        ge=0,
+        le=23,
+        description="Local hour (Asia/Shanghai) at which the scheduler publishes the daily "
+        "briefing, and on Mondays the weekly one.",
+    )
     complaint_form_limit_per_hour: int = Field(
         default=10, ge=1, description="Public complaint form submissions per client address/hour."
     )

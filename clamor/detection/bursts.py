@@ -40,6 +40,10 @@ class BurstConfig:
     half_life_seconds: float = 3 * 86400  # baseline memory
     prior_rate: float = 0.02  # de-seasonalised items per bucket for a key never seen before
     prior_buckets: float = 36.0  # how many buckets of evidence the prior is worth
+    # A topic is new by nature and its first posts are the event itself: its prior is worth more
+    # evidence, so that a story building up over an hour or two does not teach its own baseline
+    # that it is busy before it has ever been tested as a burst.
+    topic_prior_buckets: float = 36.0
     min_count: int = 4
     min_authors: int = 3
     p_value: float = 1e-4
@@ -179,6 +183,8 @@ class BurstDetector:
         state = self._keys.get(key)
         if state is None:
             prior = self.config.prior_buckets
+            if key.startswith("topic:"):
+                prior = self.config.topic_prior_buckets
             state = _KeyState(self.config.prior_rate * prior, prior, bucket - 1)
             self._keys[key] = state
         return state
@@ -281,7 +287,10 @@ class BurstDetector:
         count = sum(n for b, n in state.window.items() if first <= b <= bucket)
         names = {a for b, group in state.authors.items() if first <= b <= bucket for a in group}
         exposure = sum(self.season.factor(b) for b in range(first, bucket + 1))
-        shape, rate = state.rate_count, state.rate_exposure
+        # A key silent for weeks has forgotten nearly all it counted (after a jump of years the
+        # count underflows to 0.0): it never drops below one bucket's worth of the prior rate.
+        shape = max(state.rate_count, config.prior_rate)
+        rate = max(state.rate_exposure, 1.0)
         expected = shape / rate * exposure
         p_value = negative_binomial_tail(count, shape, rate / (rate + exposure))
         ratio = count / expected if expected > 0 else math.inf
@@ -320,14 +329,14 @@ def negative_binomial_tail(count: int, shape: float, success: float) -> float:
     Summed upwards from `count` in log space, which stays accurate for the tiny tails that
     matter here (1 − CDF would round them to zero).
     """
-    if count <= 0:
-        return 1.0
+    if count <= 0 or success <= 0.0 or math.isnan(shape) or math.isnan(success):
+        return 1.0  # (success → 0: an unbounded mean; NaN: no evidence either way)
+    if shape <= 0.0 or success >= 1.0:
+        return 0.0  # all the mass at zero: any count ≥ 1 is in the far tail
     mean = shape * (1 - success) / success
     if count <= mean:
         return 1.0
-    log_fail = math.log1p(-success) if success < 1 else -math.inf
-    if log_fail == -math.inf:
-        return 0.0
+    log_fail = math.log1p(-success)
     log_term = (
         math.lgamma(count + shape)
         - math.lgamma(shape)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,3 +22,6 @@ class DetectionItem:
     severity: float | None = None  # 0..1 from the analysis engine
     escalation: bool = False  # escalation words found (see `alerts.escalation_terms`)
     representative_id: str | None = None  # set when the item is a near-copy of that earlier item
+    # Text features computed ahead (`clamor.detection.features.DetectionFeatures`); None: the
+    # detector computes them itself.
+    features: Any = None

@@ -187,7 +187,9 @@ class TopicTracker:
             self._record(copy_of, item, is_copy=True)
             self._assignments[item.item_id] = copy_of.topic_id
             return TopicAssignment(item.item_id, copy_of.topic_id, False, 1.0, True, True)
-        features = text_features(item.text)
+        features = item.features.terms if item.features is not None else None
+        if features is None:
+            features = tuple(text_features(item.text).items())
         vector = self._vectorize(features)
         topic, similarity = self._best_topic(vector, self._threshold(features))
         is_new = topic is None
@@ -306,21 +308,22 @@ class TopicTracker:
 
     # -- vectors ----------------------------------------------------------------------------------
 
-    def _vectorize(self, counts: Counter[str]) -> dict[str, float]:
+    def _vectorize(self, counts: tuple[tuple[str, int], ...]) -> dict[str, float]:
         """Unit-length TF-IDF with the IDF as learned so far; then the IDF learns this item."""
         documents = self.documents + 1
         vector = {}
-        for term, count in counts.items():
-            frequency = self.document_frequency.get(term, 0) + 1
+        frequencies = self.document_frequency
+        for term, count in counts:
+            frequency = frequencies.get(term, 0) + 1
             vector[term] = (1.0 + math.log(count)) * (math.log((1 + documents) / frequency) + 1.0)
-        for term in counts:
-            self.document_frequency[term] = self.document_frequency.get(term, 0) + 1
+        for term, _ in counts:
+            frequencies[term] = frequencies.get(term, 0) + 1
         self.documents = documents
         norm = math.sqrt(sum(weight * weight for weight in vector.values()))
         return {term: weight / norm for term, weight in vector.items()} if norm else {}
 
-    def _threshold(self, features: Counter[str]) -> float:
-        cjk = sum(1 for term in features if _CJK_RUN_RE.match(term))
+    def _threshold(self, features: tuple[tuple[str, int], ...]) -> float:
+        cjk = sum(1 for term, _ in features if _CJK_RUN_RE.match(term))
         return self.config.similarity_cjk if cjk * 2 > len(features) else self.config.similarity
 
     def _best_topic(self, vector: dict[str, float], threshold: float) -> tuple[Topic | None, float]:

@@ -33,6 +33,8 @@ MODEL_MODULES: tuple[str, ...] = (
     "clamor.workflow.complaints.models",
     "clamor.workflow.incidents.models",
     "clamor.resources.models",
+    "clamor.reports.models",
+    "clamor.worker.models",
 )
 
 

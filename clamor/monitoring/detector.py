@@ -18,16 +18,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from clamor.analysis.dedup import NearDuplicateIndex, duplicate_key
+from clamor.analysis.dedup import NearDuplicateIndex
 from clamor.detection.alerts import (
     AlertBook,
     AlertChange,
     AlertPolicy,
     AlertSignals,
-    escalation_terms,
     grade,
 )
 from clamor.detection.bursts import BurstConfig, BurstDetector, BurstStatus
+from clamor.detection.features import compute_features
 from clamor.detection.items import DetectionItem
 from clamor.detection.topics import TopicConfig, TopicTracker
 
@@ -77,10 +77,16 @@ class Detector:
     def process(self, item: DetectionItem, query_ids: tuple[str, ...] = ()) -> Outcome:
         if self.started_at is None or item.at < self.started_at:
             self.started_at = item.at
-        duplicate = self.dedup.add(item.item_id, duplicate_key(item.text), item.at, item.reach)
+        features = item.features
+        if features is None:  # computed ahead by the analysis stage, normally
+            features = compute_features(item.text)
+        duplicate = self.dedup.add(item.item_id, features.duplicate, item.at, item.reach)
         representative = duplicate.representative_id if duplicate.is_copy else None
         item = replace(
-            item, escalation=bool(escalation_terms(item.text)), representative_id=representative
+            item,
+            escalation=features.escalation,
+            representative_id=representative,
+            features=features,
         )
         assignment = self.topics.add(item)
         topic_id = assignment.topic_id

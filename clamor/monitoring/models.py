@@ -151,3 +151,15 @@ class DetectorState(Base):
     snapshot_seq: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(Text)
     snapshot_at: Mapped[datetime]
+
+
+class DetectPending(Base):
+    """Analysed items waiting for detection; written in the analysis transaction, deleted in the
+    detection transaction that handles them, so an item is detected once whoever analysed it.
+    Only the holder of the detector lease reads it."""
+
+    __tablename__ = "monitoring_detect_pending"
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )

@@ -4,15 +4,20 @@ Every stage is idempotent, because the queue delivers at least once:
 
 - `ingest` stores items (idempotent on source and external id) and, in the same transaction,
   enqueues an `analyse` job for the new ones.
-- `analyse` skips items already analysed, runs the analysis engine on the batch outside any
-  transaction, then records the results and enqueues `detect` in one transaction.
-- `detect` locks the detector's state row, skips items that already have a `monitoring_posts`
-  row, and writes posts, watch-query matches, topics, alerts and the detector's new state in one
-  transaction: a worker killed before the commit leaves nothing behind, one killed after it
-  leaves a job whose items are all marked done.
+- `analyse` (any worker, in parallel) skips items already analysed, runs the analysis engine
+  and the text-only detection features on the batch outside any transaction, then records the
+  results and puts the items in the detection inbox (`monitoring_detect_pending`) in one
+  transaction.
+- detection runs only in the worker holding the detector lease (`clamor.queue.lease`), which
+  keeps the detector's state in memory: `detect_pending` takes the oldest inbox rows, fences the
+  transaction with the lease, locks the detector's state row, skips items that already have a
+  `monitoring_posts` row, and writes posts, watch-query matches, topics, alerts, the detector's
+  journal position and the removal of the inbox rows in one transaction: a worker killed before
+  the commit leaves nothing behind, one killed after it leaves nothing to redo.
 
 `sweep` finds what a lost queue (e.g. Redis restarted without persistence) would otherwise
-forget: items stored but never analysed, analysed but never detected.
+forget: items stored but never analysed (and analysed items missing from both the posts and the
+inbox, which only an older version could leave).
 """
 
 from __future__ import annotations
@@ -24,27 +29,32 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import bindparam, exists, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from clamor.analysis.pipeline import analyze_many
 from clamor.analysis.watch import WatchSet
 from clamor.core import clock
 from clamor.detection.alerts import AlertLevel
+from clamor.detection.features import DetectionFeatures, compute_features
 from clamor.detection.items import DetectionItem
 from clamor.intake.models import Item
-from clamor.intake.service import ItemIn, Stored, record_analysis, store_items
+from clamor.intake.service import ItemIn, Stored, store_items
 from clamor.monitoring.detector import AlertEvent, Detector
 from clamor.monitoring.models import (
     AlertRecord,
     DetectorState,
+    DetectPending,
     Post,
     PostMatch,
     TopicRecord,
     WatchQuery,
 )
 from clamor.queue.base import Queue
+from clamor.queue.lease import Lease
 from clamor.storage.database import Database
 
 ANALYSE = "analyse"
@@ -72,33 +82,97 @@ def ingest(session: Session, queue: Queue, batch: Sequence[ItemIn]) -> list[Stor
 # -- analyse -----------------------------------------------------------------------------------
 
 
-def analyse(db: Database, queue: Queue, item_ids: Sequence[int]) -> int:
-    """Analyse the items not analysed yet; returns how many were."""
+def analyse(
+    db: Database, queue: Queue, item_ids: Sequence[int], watch: WatchCache | None = None
+) -> int:
+    """Analyse the items not analysed yet; returns how many were.
+
+    Runs on any worker, in parallel: the analysis engine, and the detection features that depend
+    on the text alone (near-duplicate key, escalation words, topic terms, watch-query matches),
+    so that the one worker holding the detector lease does as little per item as possible.
+    The results and the items' places in the detection inbox are written in one transaction.
+    """
     with db.read() as session:
         rows = session.execute(
-            select(Item.id, Item.text, Item.title, Item.meta)
+            select(Item.id, Item.text, Item.title, Item.meta, Item.source, Item.author)
             .where(Item.id.in_(item_ids), Item.analysed_at.is_(None))
             .order_by(Item.id)
         ).all()
+        watch_set = watch.get(session) if watch is not None and rows else None
+        if watch_set is not None and not len(watch_set):
+            watch_set = None  # no queries: nothing to match (and no text to normalise)
     if not rows:
-        with db.write() as session:  # a redelivered job: make sure detection was asked for
-            queue.enqueue(DETECT, {"item_ids": list(item_ids)}, session=session)
+        request_detection(db, item_ids)  # a redelivered job: make sure detection was asked for
         return 0
-    texts = [_full_text(title, text) for _, text, title, _ in rows]
-    results = analyze_many(texts, [meta for _, _, _, meta in rows])
-    by_id = {row[0]: result.to_dict() for row, result in zip(rows, results, strict=True)}
+    texts = [_full_text(row.title, row.text) for row in rows]
+    results = analyze_many(texts, [row.meta for row in rows])
+    now = clock.now()
+    values = []
+    for row, text, result in zip(rows, texts, results, strict=True):
+        analysis = result.to_dict()
+        detection: dict[str, Any] = compute_features(text).to_dict()
+        if watch_set is not None:
+            fields = {
+                "lang": result.language,
+                "source": row.source,
+                "author": row.author,
+                "category": result.category.label,
+            }
+            detection["queries"] = sorted(m.query_id for m in watch_set.match(text, fields))
+        elif watch is not None:
+            detection["queries"] = []  # the queries were consulted: there are none
+        analysis["detection"] = detection
+        values.append({"b_id": row.id, "b_analysis": analysis})
     with db.write() as session:
-        items = session.scalars(
-            select(Item).where(Item.id.in_(list(by_id)), Item.analysed_at.is_(None))
-        ).all()
-        for item in items:
-            record_analysis(session, item, by_id[item.id])
-        queue.enqueue(DETECT, {"item_ids": list(item_ids)}, session=session)
-    return len(items)
+        fresh = set(
+            session.scalars(
+                select(Item.id).where(
+                    Item.id.in_([v["b_id"] for v in values]), Item.analysed_at.is_(None)
+                )
+            )
+        )
+        values = [v for v in values if v["b_id"] in fresh]
+        if values:
+            table = Item.__table__
+            session.execute(
+                table.update()
+                .where(table.c.id == bindparam("b_id"), table.c.analysed_at.is_(None))
+                .values(analysis=bindparam("b_analysis"), analysed_at=now),
+                values,
+            )
+            _insert_pending(session, [v["b_id"] for v in values])
+    return len(values)
 
 
 def _full_text(title: str | None, text: str) -> str:
     return f"{title}\n{text}" if title and title not in text else text
+
+
+def _insert_pending(session: Session, item_ids: Sequence[int]) -> None:
+    if not item_ids:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert(DetectPending).on_conflict_do_nothing(index_elements=["item_id"]),
+        [{"item_id": item_id} for item_id in item_ids],
+    )
+
+
+def request_detection(db: Database, item_ids: Sequence[int]) -> int:
+    """Put analysed, undetected items into the detection inbox (idempotent); returns how many
+    were not there yet. For `detect` jobs (the sweep, jobs from an older version)."""
+    with db.write() as session:
+        ids = session.scalars(
+            select(Item.id).where(
+                Item.id.in_(list(item_ids)),
+                Item.analysed_at.is_not(None),
+                ~exists().where(Post.item_id == Item.id),
+                ~exists().where(DetectPending.item_id == Item.id),
+            )
+        ).all()
+        _insert_pending(session, ids)
+    return len(ids)
 
 
 # -- detect ------------------------------------------------------------------------------------
@@ -106,6 +180,7 @@ def _full_text(title: str | None, text: str) -> str:
 
 SNAPSHOT_ITEMS = 5000  # a snapshot after this many posts …
 SNAPSHOT_SECONDS = 300.0  # … or this much time, whichever comes first
+DETECT_BATCH = 1000  # items per detection transaction
 
 
 class DetectorStore:
@@ -114,7 +189,8 @@ class DetectorStore:
     Every batch appends its posts (with consecutive `seq` numbers) and moves `journal_seq` in
     the same transaction; the full state is written only now and then. A process whose memory
     is behind (another worker detected since, or it just started) replays the posts after its
-    own position — the detector is deterministic, so the replay rebuilds the same state.
+    own position — the detector is deterministic, so the replay rebuilds the same state. With
+    the detector lease, that happens once per takeover, not once per batch.
     """
 
     def __init__(self) -> None:
@@ -123,7 +199,11 @@ class DetectorStore:
         self._lock = threading.Lock()
 
     def load(self, session: Session) -> tuple[Detector, DetectorState]:
-        query = select(DetectorState).where(DetectorState.id == 1)
+        query = (
+            select(DetectorState)
+            .where(DetectorState.id == 1)
+            .options(defer(DetectorState.state))  # megabytes: read only when restoring
+        )
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update()
         row = session.scalar(query)
@@ -165,12 +245,25 @@ class DetectorStore:
         self._seq = None
 
 
+ITEM_COLUMNS = (
+    Item.id,
+    Item.text,
+    Item.title,
+    Item.meta,
+    Item.analysis,
+    Item.published_at,
+    Item.received_at,
+    Item.source,
+    Item.author,
+)
+
+
 def replay_journal(session: Session, detector: Detector, after: int, upto: int) -> None:
     """Feed the posts with after < seq ≤ upto to the detector again, in order."""
     position = after
     while position < upto:
         rows = session.execute(
-            select(Post.seq, Item)
+            select(Post.seq, *ITEM_COLUMNS)
             .join(Item, Item.id == Post.item_id)
             .where(Post.seq > position, Post.seq <= upto)
             .order_by(Post.seq)
@@ -178,15 +271,15 @@ def replay_journal(session: Session, detector: Detector, after: int, upto: int) 
         ).all()
         if not rows:
             break
-        ids = [item.id for _, item in rows]
+        ids = [row.id for row in rows]
         matches: dict[int, list[str]] = {}
         for item_id, query_id in session.execute(
             select(PostMatch.item_id, PostMatch.watch_query_id).where(PostMatch.item_id.in_(ids))
         ):
             matches.setdefault(item_id, []).append(str(query_id))
-        for seq, item in rows:
-            detector.process(detection_item(item), tuple(sorted(matches.get(item.id, []))))
-            position = seq
+        for row in rows:
+            detector.process(detection_item(row), tuple(sorted(matches.get(row.id, []))))
+            position = row.seq
     detector.drain_touched_topics()  # already recorded by whoever detected them first
 
 
@@ -196,6 +289,7 @@ class WatchCache:
     def __init__(self) -> None:
         self._signature: tuple[Any, ...] | None = None
         self._watch = WatchSet.compile({})
+        self._lock = threading.Lock()
 
     def get(self, session: Session) -> WatchSet:
         signature = tuple(
@@ -205,26 +299,29 @@ class WatchCache:
                 )
             ).one()
         )
-        if signature != self._signature:
-            queries = session.execute(
-                select(WatchQuery.id, WatchQuery.query).where(WatchQuery.enabled.is_(True))
-            ).all()
-            self._watch = WatchSet.compile({str(qid): text for qid, text in queries})
-            self._signature = signature
-        return self._watch
+        with self._lock:
+            if signature != self._signature:
+                queries = session.execute(
+                    select(WatchQuery.id, WatchQuery.query).where(WatchQuery.enabled.is_(True))
+                ).all()
+                self._watch = WatchSet.compile({str(qid): text for qid, text in queries})
+                self._signature = signature
+            return self._watch
 
 
 @dataclass
 class DetectContext:
     store: DetectorStore
     watch: WatchCache
+    lease: Lease | None = None  # the detector lease; set by the worker that runs this context
 
 
-def item_time(item: Item) -> datetime:
+def item_time(item: Any) -> datetime:
     return item.published_at or item.received_at
 
 
-def detection_item(item: Item) -> DetectionItem:
+def detection_item(item: Any) -> DetectionItem:
+    """What detection sees of an item (an `Item` or a row of `ITEM_COLUMNS`)."""
     analysis = item.analysis or {}
     meta = item.meta or {}
     reach = _count(meta.get("followers")) + _count(meta.get("reposts"))
@@ -240,6 +337,7 @@ def detection_item(item: Item) -> DetectionItem:
         sentiment=(analysis.get("sentiment") or {}).get("label"),
         category=(analysis.get("category") or {}).get("label"),
         severity=severity / 100 if isinstance(severity, int | float) else None,
+        features=DetectionFeatures.from_dict(analysis.get("detection")),
     )
 
 
@@ -251,12 +349,42 @@ def _count(value: object) -> int:
 
 
 def detect(db: Database, context: DetectContext, item_ids: Sequence[int]) -> int:
-    """Run detection on the items not detected yet, in one transaction."""
+    """Ask for detection of these items (the `detect` job); the lease holder detects them.
+
+    Returns how many items this call detected: with the lease held by this context, it runs
+    detection on the inbox at once; otherwise 0 (the holder will)."""
+    request_detection(db, item_ids)
+    if context.lease is None or not context.lease.held:
+        return 0
+    return detect_pending(db, context)
+
+
+def pending_count(db: Database) -> int:
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(DetectPending)) or 0
+
+
+def detect_pending(db: Database, context: DetectContext, limit: int = DETECT_BATCH) -> int:
+    """Detect the oldest items of the inbox, in one transaction; returns how many.
+
+    With a lease in the context, the transaction is fenced by it: if another worker took the
+    lease over (this one was presumed dead), nothing is written and `LeaseLost` is raised."""
+    with db.read() as session:
+        waiting = session.scalars(
+            select(DetectPending.item_id).order_by(DetectPending.item_id).limit(limit)
+        ).all()
+    if not waiting:
+        return 0
     with context.store._lock:
         try:
             with db.write() as session, session.no_autoflush:
+                if context.lease is not None:
+                    context.lease.fence(session)
                 detector, row = context.store.load(session)
-                count = _detect(session, context, detector, row, item_ids)
+                count = _detect(session, context, detector, row, waiting)
+                session.execute(
+                    DetectPending.__table__.delete().where(DetectPending.item_id.in_(list(waiting)))
+                )
                 last_seq = row.journal_seq
             context.store.committed(last_seq)
         except BaseException:
@@ -272,10 +400,10 @@ def _detect(
     row: DetectorState,
     item_ids: Sequence[int],
 ) -> int:
-    items = session.scalars(
-        select(Item)
+    items = session.execute(
+        select(*ITEM_COLUMNS)
         .where(
-            Item.id.in_(item_ids),
+            Item.id.in_(list(item_ids)),
             Item.analysed_at.is_not(None),
             ~exists().where(Post.item_id == Item.id),
         )
@@ -283,46 +411,59 @@ def _detect(
     ).all()
     if not items:
         return 0
-    watch = context.watch.get(session)
+    watch: WatchSet | None = None
     now = clock.now()
     seq = row.journal_seq
+    posts: list[dict[str, Any]] = []
+    post_matches: list[dict[str, Any]] = []
+    events: list[AlertEvent] = []
     for item in items:
         seq += 1
         candidate = detection_item(item)
-        fields = {
-            "lang": candidate.lang,
-            "source": item.source,
-            "author": item.author,
-            "category": candidate.category,
-        }
-        matched = watch.match(candidate.text, fields) if watch else []
-        query_ids = tuple(sorted(m.query_id for m in matched))  # the journal replays this order
-        outcome = detector.process(candidate, query_ids)
+        stored = ((item.analysis or {}).get("detection") or {}).get("queries")
+        if isinstance(stored, list):
+            query_ids = tuple(sorted(str(q) for q in stored))
+        else:  # analysed before watch matching moved to the analysis stage
+            if watch is None:
+                watch = context.watch.get(session)
+            fields = {
+                "lang": candidate.lang,
+                "source": item.source,
+                "author": item.author,
+                "category": candidate.category,
+            }
+            matched = watch.match(candidate.text, fields) if watch else []
+            query_ids = tuple(sorted(m.query_id for m in matched))
+        outcome = detector.process(candidate, query_ids)  # the journal replays this order
         bucket = int(candidate.at // BUCKET_SECONDS)
-        session.add(
-            Post(
-                item_id=item.id,
-                at=item_time(item),
-                bucket=bucket,
-                source=item.source,
-                author=item.author,
-                reach=candidate.reach,
-                sentiment=candidate.sentiment,
-                category=candidate.category,
-                severity=candidate.severity,
-                topic_id=outcome.topic_id,
-                is_copy=outcome.is_copy,
-                representative_item_id=int(outcome.representative_id)
+        posts.append(
+            {
+                "item_id": item.id,
+                "at": item_time(item),
+                "bucket": bucket,
+                "source": item.source,
+                "author": item.author,
+                "reach": candidate.reach,
+                "sentiment": candidate.sentiment,
+                "category": candidate.category,
+                "severity": candidate.severity,
+                "topic_id": outcome.topic_id,
+                "is_copy": outcome.is_copy,
+                "representative_item_id": int(outcome.representative_id)
                 if outcome.representative_id
                 else None,
-                detected_at=now,
-                seq=seq,
-            )
+                "detected_at": now,
+                "seq": seq,
+            }
         )
-        for query_id in query_ids:
-            session.add(PostMatch(item_id=item.id, watch_query_id=int(query_id), bucket=bucket))
-        for event in outcome.alerts:
-            _record_alert(session, event, now)
+        post_matches += [
+            {"item_id": item.id, "watch_query_id": int(q), "bucket": bucket} for q in query_ids
+        ]
+        events += outcome.alerts
+    session.execute(insert(Post), posts)
+    if post_matches:
+        session.execute(insert(PostMatch), post_matches)
+    _record_alerts(session, events, now)
     touched = sorted(detector.drain_touched_topics())
     known = {
         record.id: record
@@ -341,37 +482,50 @@ def _at(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def _record_alert(session: Session, event: AlertEvent, now: datetime) -> None:
+def _record_alerts(session: Session, events: Sequence[AlertEvent], now: datetime) -> None:
+    """Apply the batch's alert changes in order, with one query for the rows they touch."""
+    if not events:
+        return
+    keys = sorted({event.change.alert.key for event in events})
+    rows: dict[tuple[str, str], AlertRecord] = {
+        (record.key, record.book_id): record
+        for record in session.scalars(select(AlertRecord).where(AlertRecord.key.in_(keys)))
+    }
+    for event in events:
+        _record_alert(session, rows, event, now)
+
+
+def _record_alert(
+    session: Session,
+    rows: dict[tuple[str, str], AlertRecord],
+    event: AlertEvent,
+    now: datetime,
+) -> None:
     alert = event.change.alert
-    row = session.scalar(
-        select(AlertRecord).where(
-            AlertRecord.key == alert.key, AlertRecord.book_id == alert.alert_id
-        )
-    )
+    row = rows.get((alert.key, alert.alert_id))
     reasons = [
         {"code": r.code, "value": r.value, "points": r.points, "text": r.text}
         for r in alert.reasons
     ]
     if row is None:
-        session.add(
-            AlertRecord(
-                key=alert.key,
-                book_id=alert.alert_id,
-                topic_id=event.topic_id,
-                watch_query_id=int(event.query_id) if event.query_id else None,
-                level=int(alert.level),
-                score=alert.score,
-                reasons=reasons,
-                keywords=list(event.keywords),
-                opened_at=_at(alert.opened_at),
-                updated_at=_at(alert.updated_at),
-                raised_at=now,
-                first_item_id=int(event.item_id),
-                updates=alert.updates,
-                status="open",
-            )
+        row = AlertRecord(
+            key=alert.key,
+            book_id=alert.alert_id,
+            topic_id=event.topic_id,
+            watch_query_id=int(event.query_id) if event.query_id else None,
+            level=int(alert.level),
+            score=alert.score,
+            reasons=reasons,
+            keywords=list(event.keywords),
+            opened_at=_at(alert.opened_at),
+            updated_at=_at(alert.updated_at),
+            raised_at=now,
+            first_item_id=int(event.item_id),
+            updates=alert.updates,
+            status="open",
         )
-        session.flush()
+        session.add(row)
+        rows[(alert.key, alert.alert_id)] = row
         return
     if row.suppressed_until is not None and row.suppressed_until > now:
         return  # snoozed or marked false: the analyst does not want to hear about it now
@@ -443,6 +597,7 @@ def sweep(db: Database, queue: Queue, older_than_seconds: float = 120.0) -> dict
                 Item.analysed_at.is_not(None),
                 Item.analysed_at <= cutoff,
                 ~exists().where(Post.item_id == Item.id),
+                ~exists().where(DetectPending.item_id == Item.id),
             )
             .order_by(Item.id)
             .limit(50_000)
@@ -453,6 +608,7 @@ def sweep(db: Database, queue: Queue, older_than_seconds: float = 120.0) -> dict
         undetected = []
     for chunk in _chunks(unanalysed):
         queue.enqueue(ANALYSE, {"item_ids": chunk})
-    for chunk in _chunks(undetected):
-        queue.enqueue(DETECT, {"item_ids": chunk})
-    return {ANALYSE: len(unanalysed), DETECT: len(undetected)}
+    # Analysed items enter the detection inbox in the analysis transaction, so this finds only
+    # items analysed by an older version, or whose inbox rows were lost: back into the inbox.
+    detected = sum(request_detection(db, chunk) for chunk in _chunks(undetected))
+    return {ANALYSE: len(unanalysed), DETECT: detected}

@@ -85,13 +85,17 @@ def _webhooks(session: Session, group_key: str | None) -> list[Destination]:
 
 def destinations(session: Session, row: Outbox) -> list[Destination]:
     """Who an outbox row reaches: an address as given; a user's e-mail; a group's members'
-    e-mails (or its leader's) plus the webhooks subscribed to that group."""
+    e-mails (or its leader's) plus the webhooks subscribed to that group; with
+    `webhooks:<group>`, only those webhooks."""
     recipient = row.recipient.strip()
     if row.channel == "email" and "@" in recipient and ":" not in recipient:
         return [Destination("email", recipient)]
     kind, _, ref = recipient.partition(":")
     people: list[Person] = []
     group_key: str | None = None
+    if kind == "webhooks":  # only the group bots subscribed to the group (briefings)
+        group = _group(session, ref)
+        return _webhooks(session, group.key if group else ref)
     if kind == "user" and ref.isdigit():
         person = session.scalar(select(Person).where(Person.user_id == int(ref)))
         people = [person] if person else []
@@ -127,6 +131,15 @@ def plan(session: Session, now: datetime | None = None, limit: int = 500) -> int
         select(Outbox).where(Outbox.state == PENDING).order_by(Outbox.id).limit(limit)
     ).all()
     for row in rows:
+        # Claim the row first (exactly one row changed): two workers planning at once never
+        # both expand it; the loser skips it.
+        claimed = session.execute(
+            update(Outbox)
+            .where(Outbox.id == row.id, Outbox.state == PENDING)
+            .values(state=PLANNED)
+        ).rowcount
+        if claimed != 1:
+            continue
         seen: set[str] = set()
         for target in destinations(session, row):
             if target.address in seen:
@@ -151,7 +164,6 @@ def plan(session: Session, now: datetime | None = None, limit: int = 500) -> int
                 )
             )
             made += 1
-        row.state = PLANNED
     session.flush()
     return made
 

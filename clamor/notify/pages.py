@@ -81,6 +81,7 @@ async def save_preferences(
             "give both ends of the quiet hours, and different ones", field="quiet_end"
         )
     email = bool(form.get("email"))
+    daily, weekly = bool(form.get("daily_briefing")), bool(form.get("weekly_briefing"))
     with app_state(request).db.write() as session:
         pref = session.scalar(select(Preference).where(Preference.user_id == principal.user_id))
         before = None
@@ -88,8 +89,13 @@ async def save_preferences(
             pref = Preference(user_id=principal.user_id, timezone="Asia/Shanghai")
             session.add(pref)
         else:
-            before = {"email": pref.email, "quiet": [pref.quiet_start, pref.quiet_end]}
+            before = {
+                "email": pref.email,
+                "quiet": [pref.quiet_start, pref.quiet_end],
+                "briefings": [pref.daily_briefing, pref.weekly_briefing],
+            }
         pref.email, pref.quiet_start, pref.quiet_end = email, start, end
+        pref.daily_briefing, pref.weekly_briefing = daily, weekly
         session.flush()
         audit.record(
             session,
@@ -98,6 +104,6 @@ async def save_preferences(
             "user",
             principal.user_id,
             before=before,
-            after={"email": email, "quiet": [start, end]},
+            after={"email": email, "quiet": [start, end], "briefings": [daily, weekly]},
         )
     return RedirectResponse("/notifications/preferences?done=notice.preferences_saved", 303)

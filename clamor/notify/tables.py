@@ -12,7 +12,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clamor.storage.base import Base, PortableJSON
@@ -34,8 +43,8 @@ class WebhookEndpoint(Base):
 
 
 class Preference(Base):
-    """A person's choices: e-mail on or off, and quiet hours (local time) during which e-mail
-    waits — except for level I incidents, which never wait."""
+    """A person's choices: e-mail on or off, quiet hours (local time) during which e-mail
+    waits — except for level I incidents, which never wait — and the briefings they want."""
 
     __tablename__ = "notify_preferences"
 
@@ -45,6 +54,9 @@ class Preference(Base):
     quiet_start: Mapped[str | None] = mapped_column(String(5))  # "22:00"
     quiet_end: Mapped[str | None] = mapped_column(String(5))  # "07:30"
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    # Briefings are sent only to people who ask for them.
+    daily_briefing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    weekly_briefing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Delivery(Base):

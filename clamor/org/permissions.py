@@ -58,6 +58,7 @@ COMPLAINT_DEPUTY = COMPLAINT_MEMBER | {
 }
 COMPLAINT_LEADER = COMPLAINT_DEPUTY | {
     "complaints.merge",
+    "complaints.configure",
     "incidents.assess",
     "incidents.instruct",
     "incidents.resolve",
@@ -95,6 +96,7 @@ LOGISTICS_MEMBER = frozenset(
 )
 
 LEADERSHIP_MEMBER = READ_PERMISSIONS | {
+    "dashboard.leadership",  # the leadership panel on the home dashboard (levels I–II)
     "incidents.report",
     "incidents.review",
     "statements.approve",
@@ -133,7 +135,16 @@ DEPARTMENT_PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 ADMIN_PERMISSIONS = frozenset(
-    {"dashboard.read", "org.read", "org.manage", "users.manage", "audit.read", "settings.manage"}
+    {
+        "dashboard.read",
+        "dashboard.leadership",
+        "org.read",
+        "org.manage",
+        "users.manage",
+        "audit.read",
+        "settings.manage",
+        "complaints.configure",
+    }
 )
 
 

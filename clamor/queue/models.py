@@ -1,4 +1,6 @@
-"""The embedded queue's tables: jobs, and the heartbeats of the workers that consume them."""
+"""The embedded queue's tables: jobs, and the heartbeats of the workers that consume them; and
+the leases that give one worker at a time a stage that must not run twice at once (both back
+ends: the lease lives in the database, next to the state it guards)."""
 
 from __future__ import annotations
 
@@ -34,3 +36,16 @@ class QueueWorker(Base):
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     last_seen: Mapped[datetime]
     counters: Mapped[dict[str, Any]]
+
+
+class QueueLease(Base):
+    """A named lease: held by one worker until `expires_at`, renewed by its heartbeat.
+    `token` grows with every new holder (a fencing token)."""
+
+    __tablename__ = "queue_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(200))
+    token: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime]
+    acquired_at: Mapped[datetime]

@@ -1,28 +1,39 @@
-"""Daily and weekly briefings for the leadership group, delivered like every notification:
-an outbox row (once per period, by its dedup key), then e-mail and group bots.
+"""Daily and weekly briefings, delivered like every notification: kept once per period
+(`BriefingRecord`), then one outbox row per person who opted in (`Preference.daily_briefing` /
+`weekly_briefing`) and one for the group bots subscribed to the leadership group. The worker's
+scheduler publishes them (daily at `briefing_hour` local time, weekly on Monday); `clamor
+notify briefing` does the same by hand.
 
 A briefing counts what happened in the period — complaints received, alerts raised, incidents
 opened, resolved and closed, statements published — and what is open now: incidents by level,
-overdue tasks. Drills are left out. Outputs read state; writing the outbox row is the only
-write, and it is idempotent.
+overdue tasks. Drills are left out. Outputs read state; keeping the briefing and writing its
+outbox rows are the only writes, and they are idempotent.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from clamor.accounts.models import User
+from clamor.audit import service as audit
+from clamor.core.principal import SYSTEM
 from clamor.monitoring.models import AlertRecord
 from clamor.notify.models import Outbox
+from clamor.notify.tables import Preference
+from clamor.reports.models import BriefingRecord
 from clamor.workflow.complaints.models import ComplaintCase
 from clamor.workflow.incidents.models import Incident, IncidentTask, Statement
 from clamor.workflow.incidents.states import FINAL_STATES
 
 PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
+LEADERSHIP = "leadership"
 ZONE = ZoneInfo("Asia/Shanghai")
 
 
@@ -131,21 +142,106 @@ def build(session: Session, period: str, now: datetime) -> Briefing:
     )
 
 
-def queue(session: Session, period: str, now: datetime) -> Briefing | None:
-    """Write the period's briefing to the leadership group's outbox; None if already there."""
-    briefing = build(session, period, now)
-    if session.scalar(select(Outbox.id).where(Outbox.dedup_key == briefing.key)) is not None:
-        return None
+def figures(briefing: Briefing) -> dict[str, Any]:
+    """The counts of a briefing, as kept with it."""
+    data = asdict(briefing)
+    for name in ("period", "start", "end"):
+        data.pop(name)
+    return data
+
+
+def _opted_in(session: Session, period: str) -> list[int]:
+    flag = Preference.daily_briefing if period == "daily" else Preference.weekly_briefing
+    return list(
+        session.scalars(
+            select(Preference.user_id)
+            .join(User, User.id == Preference.user_id)
+            .where(flag.is_(True), User.is_active.is_(True))
+            .order_by(Preference.user_id)
+        )
+    )
+
+
+def _outbox(session: Session, recipient: str, briefing: Briefing, key: str, now: datetime) -> int:
+    if session.scalar(select(Outbox.id).where(Outbox.dedup_key == key)) is not None:
+        return 0
     session.add(
         Outbox(
-            channel="in_app",
-            recipient="group:leadership",
+            channel="email" if recipient.startswith("user:") else "webhook",
+            recipient=recipient,
             subject=briefing.subject(),
             body=briefing.body(),
-            dedup_key=briefing.key,
+            dedup_key=key,
             created_at=now,
             state="pending",
         )
     )
+    return 1
+
+
+def publish(
+    session: Session, period: str, now: datetime, created_at: datetime | None = None
+) -> Briefing | None:
+    """Generate the period's briefing once: keep it (`BriefingRecord`, one per period even when
+    several workers try at once) and write it to the outbox — to each person who opted in
+    (their e-mail setting and quiet hours apply when it is delivered) and to the group bots
+    subscribed to the leadership group. None when the period's briefing exists already.
+
+    `now` decides the period (the last full day / week before it); `created_at` (default
+    `now`) stamps what is written — the scheduler passes its scheduled moment and the clock."""
+    created_at = created_at or now
+    briefing = build(session, period, now)
+    exists = select(BriefingRecord.id).where(
+        BriefingRecord.period == period, BriefingRecord.period_start == briefing.start
+    )
+    if session.scalar(exists) is not None:
+        return None
+    record = BriefingRecord(
+        period=period,
+        period_start=briefing.start,
+        period_end=briefing.end,
+        figures=figures(briefing),
+        subject=briefing.subject(),
+        body=briefing.body(),
+        recipients=0,
+        created_at=created_at,
+    )
+    try:
+        with session.begin_nested():
+            session.add(record)
+            session.flush()
+    except IntegrityError:
+        return None  # another worker kept it a moment ago
+    sent = sum(
+        _outbox(session, f"user:{user_id}", briefing, f"{briefing.key}:user:{user_id}", created_at)
+        for user_id in _opted_in(session, period)
+    )
+    hooks = f"{briefing.key}:webhooks"
+    sent += _outbox(session, f"webhooks:{LEADERSHIP}", briefing, hooks, created_at)
+    record.recipients = sent
     session.flush()
+    audit.record(
+        session,
+        SYSTEM,
+        "briefing.published",
+        "briefing",
+        record.id,
+        after={"period": period, "key": briefing.key, "recipients": sent},
+    )
     return briefing
+
+
+def queue(session: Session, period: str, now: datetime) -> Briefing | None:
+    """The CLI's name for `publish` (kept for `clamor notify briefing`)."""
+    return publish(session, period, now)
+
+
+def kept(session: Session, limit: int = 60) -> list[BriefingRecord]:
+    """The briefings generated so far, newest first."""
+    return list(
+        session.scalars(
+            select(BriefingRecord)
+            .order_by(BriefingRecord.period_start.desc(), BriefingRecord.id.desc())
+            .limit(limit)
+        )
+    )

@@ -1,14 +1,19 @@
-"""The review report of an incident, downloaded as HTML, PDF or DOCX."""
+"""The review report of an incident, downloaded as HTML, PDF or DOCX; the quarterly summary of
+response times (HTML, CSV with BOM, XLSX); the briefings kept by the scheduler."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from clamor.core import clock
 from clamor.core.errors import ValidationError
 from clamor.core.principal import Principal
-from clamor.reports import review
+from clamor.reports import briefing, quarterly, review
 from clamor.web.deps import app_state, request_language, require
+from clamor.web.render import render
+from clamor.workflow.incidents import service as incidents
+from clamor.workflow.incidents.metrics import ALL, STEPS, Quarter, quarter_of
 
 router = APIRouter(include_in_schema=False)
 MEDIA_TYPES = {
@@ -38,3 +43,86 @@ def report(
         media_type=MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+# --- the quarterly summary ----------------------------------------------------------------------
+
+SUMMARY_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _quarter(year: str, quarter: str) -> Quarter:
+    if not year and not quarter:
+        return quarter_of(clock.now())
+    if not year.isdigit():
+        raise ValidationError("year must be a year such as 2026", field="year")
+    if quarter not in ("1", "2", "3", "4"):
+        raise ValidationError("quarter must be 1, 2, 3 or 4", field="quarter")
+    try:
+        return Quarter(int(year), int(quarter))
+    except ValueError as error:
+        raise ValidationError(str(error), field="year") from None
+
+
+@router.get("/incidents/summary")
+def summary_page(
+    request: Request,
+    year: str = "",
+    quarter: str = "",
+    principal: Principal = Depends(require("incidents.read")),
+) -> Response:
+    chosen = _quarter(year, quarter)
+    with app_state(request).db.read() as session:
+        summary = incidents.quarterly_summary(session, chosen)
+    return render(
+        request,
+        "reports/summary.html",
+        summary=summary,
+        quarter=chosen,
+        previous=chosen.previous(),
+        following=chosen.next(),
+        steps=STEPS,
+        all_marker=ALL,
+    )
+
+
+@router.get("/incidents/summary.{fmt}")
+def summary_export(
+    request: Request,
+    fmt: str,
+    year: str = "",
+    quarter: str = "",
+    principal: Principal = Depends(require("incidents.read")),
+) -> Response:
+    if fmt not in SUMMARY_TYPES:
+        raise ValidationError("the summary comes as csv or xlsx", field="format")
+    chosen = _quarter(year, quarter)
+    language = request_language(request)
+    with app_state(request).db.read() as session:
+        summary = incidents.quarterly_summary(session, chosen)
+    body = (
+        quarterly.to_csv(summary, language)
+        if fmt == "csv"
+        else quarterly.to_xlsx(summary, language)
+    )
+    name = f"clamor-summary-{chosen.label}.{fmt}"
+    return Response(
+        body,
+        media_type=SUMMARY_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+# --- briefings --------------------------------------------------------------------------------
+
+
+@router.get("/briefings")
+def briefings_page(
+    request: Request, principal: Principal = Depends(require("dashboard.leadership"))
+) -> Response:
+    """The daily and weekly briefings the scheduler generated, newest first."""
+    with app_state(request).db.read() as session:
+        kept = briefing.kept(session)
+    return render(request, "reports/briefings.html", kept=kept)

@@ -17,15 +17,17 @@ from clamor.web.deps import app_state
 
 def apply_then_redirect(
     request: Request,
-    change: Callable[[Session], object],
-    target: str,
+    change: Callable[[Session], Any],
+    target: str | Callable[[Any], str],
     page: Callable[..., Response],
     **context: Any,
 ) -> Response:
-    """`page(request, status_code=…, error=…, **context)` renders the form again on a refusal."""
+    """`page(request, status_code=…, error=…, **context)` renders the form again on a refusal.
+    `target` may be a function of what `change` returned (the new object's page)."""
     try:
         with app_state(request).db.write() as session:
-            change(session)
+            result = change(session)
+            url = target(result) if callable(target) else target
     except ClamorError as exc:
         return page(request, status_code=exc.status_code, error=exc.message, **context)
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(url, status_code=303)

@@ -1,6 +1,13 @@
 """The worker loop: claim a few jobs, run each one's handler, acknowledge or fail it; now and
 then beat the heart (so /metrics shows live workers) and run the scheduler tick.
 
+Detection is not a job any worker may take: its state lives in the memory of one process. Each
+loop tries to hold the detector lease (`clamor.queue.lease`); the holder, after its jobs, runs
+detection on the inbox the analysis stage fills (`pipeline.detect_pending`), and claims with a
+short wait so that it comes back to the inbox quickly. A worker that dies keeps the lease until
+it runs out (`lease_seconds`); then another worker takes it over, rebuilds the state from the
+snapshot and journal, and carries on. A worker that stops cleanly gives the lease up at once.
+
 Used by `clamor worker` (one process per loop) and by `clamor serve`, which runs one loop in a
 background thread over the embedded queue.
 """
@@ -18,7 +25,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from clamor.core.config import Settings
+from clamor.monitoring import pipeline
 from clamor.queue.base import Queue
+from clamor.queue.lease import Lease, LeaseLost
 from clamor.storage.database import Database
 from clamor.worker.handlers import HANDLERS, Handler, PipelineContext, tick
 
@@ -58,12 +68,77 @@ class Worker:
     tick_seconds: float = 30.0
     stages: dict[str, StageCounters] = field(default_factory=dict)
     started: float = field(default_factory=time.time)
+    lease_seconds: float = 15.0  # a dead detector owner is replaced after this long
+    detect_wait: float = 0.2  # the lease holder's longest wait for a job
+    detect_budget: float = 1.0  # seconds of detection per loop before claiming jobs again
     _last_beat: float = 0.0
     _last_tick: float = 0.0
+    _last_lease_try: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.context.detect.lease is None:
+            self.context.detect.lease = Lease(
+                self.context.db, "detector", self.name, self.lease_seconds
+            )
+
+    @property
+    def lease(self) -> Lease:
+        assert self.context.detect.lease is not None
+        return self.context.detect.lease
+
+    def owns_detection(self) -> bool:
+        """Hold (take, renew) the detector lease; tries to take it at most every half second."""
+        now = time.monotonic()
+        if not self.lease.held and now - self._last_lease_try < 0.5:
+            return False
+        self._last_lease_try = now
+        try:
+            return self.lease.acquire()
+        except Exception:
+            log.exception("detector lease: database error")
+            return False
+
+    def detect(self) -> int:
+        """As the lease holder: detect what waits in the inbox, for up to `detect_budget` s."""
+        counters = self.stages.setdefault(pipeline.DETECT, StageCounters())
+        began = time.perf_counter()
+        done = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                items = pipeline.detect_pending(self.context.db, self.context.detect)
+            except LeaseLost:
+                log.warning("detector lease taken over; detection stops here")
+                break
+            except Exception as exc:
+                counters.failures += 1
+                log.warning(
+                    "detection failed",
+                    extra={"kind": pipeline.DETECT, "error": f"{type(exc).__name__}: {exc}",
+                           "trace": traceback.format_exc(limit=5)},
+                )  # fmt: skip
+                break
+            if not items:
+                break
+            elapsed = time.perf_counter() - started
+            counters.jobs += 1
+            counters.items += items
+            counters.seconds += elapsed
+            counters.last_latency = elapsed
+            done += items
+            if items < pipeline.DETECT_BATCH or time.perf_counter() - began > self.detect_budget:
+                break
+        return done
 
     def run_once(self) -> int:
-        """Claim and run up to `batch` jobs; returns how many were handled."""
-        jobs = self.context.queue.claim(self.name, self.batch, wait=self.wait)
+        """Claim and run up to `batch` jobs (and detect, as the lease holder); returns how many
+        jobs and detected items were handled."""
+        owner = self.owns_detection()
+        wait = min(self.wait, self.detect_wait) if owner else self.wait
+        # The holder takes one job at a time, so that it is back at the inbox soon: detection
+        # is the stage only it can run, analysis any worker can.
+        limit = 1 if owner else self.batch
+        jobs = self.context.queue.claim(self.name, limit, wait=wait)
         for job in jobs:
             counters = self.stages.setdefault(job.kind, StageCounters())
             handler = self.handlers.get(job.kind)
@@ -94,8 +169,9 @@ class Worker:
             counters.items += items
             counters.seconds += elapsed
             counters.last_latency = elapsed
+        detected = self.detect() if owner and self.lease.held else 0
         self._periodic()
-        return len(jobs)
+        return len(jobs) + detected
 
     def _periodic(self) -> None:
         now = time.time()
@@ -133,8 +209,12 @@ class Worker:
                 continue
             if drain and handled == 0:
                 stats = self.context.queue.stats()
-                if stats.ready + stats.claimed == 0:
+                if stats.ready + stats.claimed == 0 and not pipeline.pending_count(self.context.db):
                     break  # (jobs a dead worker still holds count as claimed: wait for them)
+        try:
+            self.lease.release()  # a clean stop: another worker takes detection over at once
+        except Exception:
+            log.exception("detector lease: could not release")
         self.beat()
 
 
@@ -157,12 +237,14 @@ class PipelineThread:
         self.thread.join(timeout)
 
 
-def embedded_pipeline(db: Database, queue: Queue) -> Callable[[Any], Any]:
+def embedded_pipeline(
+    db: Database, queue: Queue, settings: Settings | None = None
+) -> Callable[[Any], Any]:
     """A FastAPI lifespan that runs the pipeline in a thread while the app serves."""
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
-        runner = PipelineThread(PipelineContext(db, queue))
+        runner = PipelineThread(PipelineContext(db, queue, settings=settings))
         runner.start()
         try:
             yield

@@ -145,3 +145,54 @@ def test_order_of_arrival_within_the_window_does_not_change_the_count(offsets) -
     for at, item_id in earlier + list(reversed(window)):
         backward.add(item_id, at, ["k"], item_id)
     assert forward.status("k", end).count == backward.status("k", end).count
+
+
+def test_a_huge_time_jump_does_not_break_the_baseline() -> None:
+    """Regression: after a jump of centuries the forgotten count underflowed to 0.0 and the
+    tail probability took lgamma(0) (math domain error)."""
+    detector = BurstDetector()
+    for number in range(5):
+        detector.add(f"a{number}", T0 + number, ["topic:k"], f"u{number}")
+    later = T0 + 1e10
+    statuses = [
+        detector.add(f"b{number}", later + number * 30, ["topic:k"], f"u{number}")[0]
+        for number in range(6)
+    ]
+    assert all(0.0 <= status.p_value <= 1.0 for status in statuses)
+    assert all(status.expected > 0 for status in statuses)
+    assert statuses[-1].is_burst  # quiet for centuries, then six authors at once
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    count=st.integers(min_value=-2, max_value=500),
+    shape=st.one_of(st.just(0.0), st.floats(min_value=0.0, max_value=1e6, allow_nan=False)),
+    success=st.floats(min_value=0.0, max_value=1.0, allow_nan=False),
+)
+def test_nb_tail_is_a_probability_for_any_parameters(
+    count: int, shape: float, success: float
+) -> None:
+    tail = negative_binomial_tail(count, shape, success)
+    assert 0.0 <= tail <= 1.0
+    assert negative_binomial_tail(count + 1, shape, success) <= tail + 1e-9  # a tail shrinks
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    gaps=st.lists(
+        st.one_of(
+            st.floats(min_value=0, max_value=600),
+            st.floats(min_value=1e5, max_value=1e11),
+        ),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_bursts_survive_any_gaps_between_items(gaps: list[float]) -> None:
+    detector = BurstDetector()
+    at = T0
+    for number, gap in enumerate(gaps):
+        at += gap
+        for status in detector.add(f"i{number}", at, ["topic:k", "query:1"], f"u{number % 4}"):
+            assert 0.0 <= status.p_value <= 1.0
+            assert math.isfinite(status.expected)

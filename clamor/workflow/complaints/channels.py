@@ -17,9 +17,9 @@ from clamor.core.principal import Principal
 from clamor.intake.connectors.mail import ComplaintMailHandler, parse_mail
 from clamor.notify.models import Outbox
 from clamor.storage.database import Database
-from clamor.workflow.complaints import service
+from clamor.workflow.complaints import reply_templates, service
 from clamor.workflow.complaints.models import Communication, ComplaintCase
-from clamor.workflow.complaints.templates import TemplateKind, render, template_for
+from clamor.workflow.complaints.templates import TemplateKind, render
 
 log = logging.getLogger(__name__)
 PENDING, SENDING, SENT = "pending", "sending", "sent"
@@ -54,7 +54,7 @@ def queue_acknowledgement(
     key = f"ack:complaint:{case.id}"
     if session.scalar(select(Outbox.id).where(Outbox.dedup_key == key)):
         return None
-    template = template_for(TemplateKind.ACKNOWLEDGEMENT, case.language)
+    template = reply_templates.template(session, TemplateKind.ACKNOWLEDGEMENT, case.language)
     message = render(
         template,
         {

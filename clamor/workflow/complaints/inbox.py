@@ -1,27 +1,30 @@
 """The inbox query: filters, search and keyset pagination (newest first, `before_id`).
 
-Search is a substring match on the complaint's subject and text, so two-character Chinese words
-(退款, 噪音) are found — FTS5's trigram tokenizer cannot match fewer than three characters, so on
-SQLite this is LIKE on the base table; on PostgreSQL it is ILIKE. Both walk the id index
-newest-first and stop at a page, so a common word is quick and a rare one costs a scan.
+Search uses the posting table of `search.py` (CJK bigrams, Latin words) to find candidates
+newest-first, and checks each exactly; the same answer on SQLite and PostgreSQL. Two-character
+Chinese words (退款, 噪音) are one index look-up. A query with nothing indexable (one Chinese
+character) scans, bounded by the other filters.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from clamor.core.errors import ValidationError
 from clamor.intake.models import Item
-from clamor.workflow.complaints.models import ComplaintCase
+from clamor.workflow.complaints import search
+from clamor.workflow.complaints.models import ComplaintCase, SearchTerm
 from clamor.workflow.complaints.sla_service import SLA_STATES
 from clamor.workflow.complaints.states import CaseState
 from clamor.workflow.vocabulary import Priority, RiskCategory
 
 PAGE_SIZE = 50
 MAX_SEARCH = 100
+SCAN_CHUNK = 2000  # candidates read per round when many fail the exact check
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ def _like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
-def _query(session: Session, filters: InboxFilter) -> Select[tuple[ComplaintCase]]:
+def _filtered(filters: InboxFilter) -> Select[tuple[ComplaintCase]]:
     query = select(ComplaintCase)
     for column, value in (
         (ComplaintCase.status, filters.status),
@@ -67,25 +70,50 @@ def _query(session: Session, filters: InboxFilter) -> Select[tuple[ComplaintCase
     ):
         if value is not None:
             query = query.where(column == value)
-    if filters.before_id is not None:
-        query = query.where(ComplaintCase.id < filters.before_id)
-    term = (filters.search or "").strip()
-    if term:
-        pattern = _like_pattern(term)
-        postgres = session.get_bind().dialect.name == "postgresql"
-        query = query.join(Item, Item.id == ComplaintCase.item_id)
-        if postgres:
-            match = or_(
-                Item.text.ilike(pattern, escape="\\"),
-                ComplaintCase.subject.ilike(pattern, escape="\\"),
-            )
-        else:
-            match = or_(
-                Item.text.like(pattern, escape="\\"),
-                ComplaintCase.subject.like(pattern, escape="\\"),
-            )
-        query = query.where(match)
     return query
+
+
+def _candidates(
+    session: Session, filters: InboxFilter, terms: list[search.QueryTerm]
+) -> tuple[Select[Any], Any]:
+    """Cases (with their text) that may match, and the id column to walk newest-first."""
+    query = _filtered(filters).add_columns(Item.text).join(Item, Item.id == ComplaintCase.item_id)
+    probes = search.probes(session, terms)
+    if not probes:  # nothing indexable (one Chinese character, punctuation): a bounded scan
+        # Such terms hold no letters, so LIKE (SQLite) and ILIKE (PostgreSQL) agree; the exact
+        # check in Python follows either way.
+        for term in terms:
+            pattern = _like_pattern(term.text)
+            query = query.where(
+                or_(
+                    Item.text.like(pattern, escape="\\"),
+                    ComplaintCase.subject.like(pattern, escape="\\"),
+                )
+            )
+        return query, ComplaintCase.id
+    driver = aliased(SearchTerm)
+    query = query.join(driver, and_(driver.case_id == ComplaintCase.id, driver.term == probes[0]))
+    for term in probes[1:]:
+        query = query.where(
+            exists().where(SearchTerm.term == term, SearchTerm.case_id == ComplaintCase.id)
+        )
+    return query, driver.case_id
+
+
+def _search(session: Session, filters: InboxFilter, limit: int) -> list[ComplaintCase]:
+    """Up to `limit` matching cases, newest first: candidates from the index, checked exactly."""
+    terms = search.parse_query(filters.search or "")
+    query, walk = _candidates(session, filters, terms)
+    found: list[ComplaintCase] = []
+    cursor, chunk = filters.before_id, limit
+    while len(found) < limit:
+        page = query if cursor is None else query.where(walk < cursor)
+        rows = session.execute(page.order_by(walk.desc()).limit(chunk)).unique().all()
+        found += [case for case, text in rows if search.matches(terms, case.subject, text)]
+        if len(rows) < chunk:
+            break
+        cursor, chunk = rows[-1][0].id, min(chunk * 4, SCAN_CHUNK)
+    return found[:limit]
 
 
 def list_cases(
@@ -93,8 +121,14 @@ def list_cases(
 ) -> tuple[list[ComplaintCase], int | None]:
     """A page of cases, newest first, and the `before_id` of the next page (None at the end)."""
     validate(filters)
-    query = _query(session, filters).order_by(ComplaintCase.id.desc()).limit(limit + 1)
-    cases = list(session.scalars(query).unique())
+    if (filters.search or "").strip():
+        cases = _search(session, filters, limit + 1)
+    else:
+        query = _filtered(filters)
+        if filters.before_id is not None:
+            query = query.where(ComplaintCase.id < filters.before_id)
+        query = query.order_by(ComplaintCase.id.desc()).limit(limit + 1)
+        cases = list(session.scalars(query).unique())
     more = len(cases) > limit
     cases = cases[:limit]
     return cases, (cases[-1].id if more and cases else None)

@@ -99,6 +99,18 @@ class ComplaintCase(Base):
     complainant: Mapped[Complainant | None] = relationship(lazy="joined")
 
 
+class SearchTerm(Base):
+    """The search index: one row per term (CJK character bigram or Latin word) of a case's
+    subject and text (see `search.py`). Keyed (term, case_id): one term's cases are one index
+    range, walked newest-first."""
+
+    __tablename__ = "complaint_search_terms"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    term: Mapped[str] = mapped_column(String(32), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("complaint_cases.id"), primary_key=True)
+
+
 class CaseEvent(Base):
     """The status history: every action taken on a case, with who and why."""
 
@@ -155,3 +167,35 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
+
+
+class SlaPolicyRow(Base):
+    """An SLA policy edited in the UI: budgets for one priority, either its default (`category`
+    "*") or for one risk category. No rows: the defaults in `clamor.workflow.sla` apply."""
+
+    __tablename__ = "complaint_sla_policies"
+    __table_args__ = (UniqueConstraint("priority", "category"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    priority: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(32))  # a RiskCategory, or "*"
+    first_response_minutes: Mapped[int] = mapped_column(Integer)
+    resolution_minutes: Mapped[int] = mapped_column(Integer)
+    clock: Mapped[str] = mapped_column(String(16))  # business | 24x7
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(64))
+
+
+class ReplyTemplateRow(Base):
+    """A reply template edited in the UI; it replaces the shipped one of its kind and language."""
+
+    __tablename__ = "complaint_reply_templates"
+    __table_args__ = (UniqueConstraint("kind", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(64))

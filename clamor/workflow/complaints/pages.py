@@ -9,8 +9,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import Response
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,9 +23,10 @@ from clamor.intake.connectors import tabular
 from clamor.intake.connectors.base import CHANNELS
 from clamor.intake.models import Item
 from clamor.org.models import Group
-from clamor.web.deps import app_state, require
+from clamor.web.deps import app_state, current_principal, require
+from clamor.web.forms import apply_then_redirect
 from clamor.web.render import render
-from clamor.workflow.complaints import service
+from clamor.workflow.complaints import reply_templates, service, sla_service
 from clamor.workflow.complaints.inbox import InboxFilter, list_cases
 from clamor.workflow.complaints.models import (
     Attachment,
@@ -35,21 +36,14 @@ from clamor.workflow.complaints.models import (
 )
 from clamor.workflow.complaints.sla_service import SLA_STATES, evaluate
 from clamor.workflow.complaints.states import CaseState
-from clamor.workflow.complaints.templates import TemplateKind, template_for
+from clamor.workflow.complaints.templates import PLACEHOLDERS, TemplateKind
 from clamor.workflow.complaints.templates import render as render_template
+from clamor.workflow.sla import ClockKind
 from clamor.workflow.vocabulary import Priority, RiskCategory
 
 router = APIRouter(include_in_schema=False)
-READ, ASSIGN = "complaints.read", "complaints.assign"
-ACTION_FIELDS = (
-    "reason",
-    "assignee_group",
-    "assignee_user",
-    "message",
-    "reply",
-    "target_case",
-    "incident_id",
-)
+READ, ASSIGN, CONFIGURE = "complaints.read", "complaints.assign", "complaints.configure"
+FILTER_NAMES = ("status", "category", "priority", "channel", "assignee", "sla_state", "q")
 
 
 def _choices() -> dict[str, Any]:
@@ -76,6 +70,33 @@ def _optional(value: str) -> str | None:
     return value.strip() or None
 
 
+def _inbox_page(
+    request: Request,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    filters: InboxFilter | None = None,
+    query: dict[str, str] | None = None,
+) -> Response:
+    principal = current_principal(request)
+    with app_state(request).db.read() as session:
+        cases, next_before = list_cases(session, filters or InboxFilter())
+        people = _assignees(session)
+    return render(
+        request,
+        "complaints/inbox.html",
+        status_code=status_code,
+        error=error,
+        cases=cases,
+        next_before=next_before,
+        filters=query or dict.fromkeys(FILTER_NAMES, ""),
+        can_assign=principal.can(ASSIGN),
+        can_configure=principal.can(CONFIGURE),
+        **people,
+        **_choices(),
+    )
+
+
 @router.get("/complaints")
 def inbox(
     request: Request,
@@ -100,9 +121,6 @@ def inbox(
         _optional(q),
         before_id,
     )
-    with app_state(request).db.read() as session:
-        cases, next_before = list_cases(session, filters)
-        people = _assignees(session)
     query = {
         "status": status,
         "category": category,
@@ -112,43 +130,52 @@ def inbox(
         "sla_state": sla_state,
         "q": q,
     }
-    return render(
-        request,
-        "complaints/inbox.html",
-        cases=cases,
-        next_before=next_before,
-        filters=query,
-        can_assign=principal.can(ASSIGN),
-        **people,
-        **_choices(),
-    )
+    return _inbox_page(request, filters=filters, query=query)
+
+
+def _assign_each(
+    session: Session, principal: Principal, ids: list[int], fields: dict[str, str | None]
+) -> int:
+    """Assign each case; one whose state does not allow it is skipped. Returns how many."""
+    done = 0
+    for case_id in ids:
+        try:
+            with session.begin_nested():
+                service.act(session, principal, case_id, "assign", dict(fields))
+            done += 1
+        except ValidationError:
+            raise
+        except ClamorError:
+            continue  # this case's state does not allow assignment: left as it is
+    return done
 
 
 @router.post("/complaints/bulk-assign")
-async def bulk_assign(
-    request: Request, principal: Principal = Depends(require(ASSIGN))
+def bulk_assign(
+    request: Request,
+    case_ids: list[str] = Form([]),
+    assignee_user: str = Form(""),
+    assignee_group: str = Form(""),
+    principal: Principal = Depends(require(ASSIGN)),
 ) -> Response:
-    form = await request.form()
-    ids = [int(v) for v in form.getlist("case_ids") if str(v).isdigit()]
-    if not ids:
-        raise ValidationError("choose at least one case", field="case_ids")
+    ids = [int(v) for v in case_ids if v.isdigit()]
     fields = {
-        "assignee_user": _optional(str(form.get("assignee_user", ""))),
-        "assignee_group": _optional(str(form.get("assignee_group", ""))),
+        "assignee_user": _optional(assignee_user),
+        "assignee_group": _optional(assignee_group),
     }
-    done = 0
-    with app_state(request).db.write() as session:
-        for case_id in ids:
-            try:
-                with session.begin_nested():
-                    service.act(session, principal, case_id, "assign", dict(fields))
-                done += 1
-            except ValidationError:
-                raise
-            except ClamorError:
-                continue  # this case's state does not allow assignment: left as it is
-    notice = "notice.complaints_assigned" if done == len(ids) else "notice.complaints_some_skipped"
-    return RedirectResponse(f"/complaints?done={notice}", status_code=303)
+    done: list[int] = []
+
+    def change(session: Session) -> None:
+        if not ids:
+            raise ValidationError("case_ids: choose at least one case", field="case_ids")
+        done.append(_assign_each(session, principal, ids, fields))
+
+    response = apply_then_redirect(request, change, "/complaints", _inbox_page)
+    if done and done[0] != len(ids):
+        response.headers["location"] = "/complaints?done=notice.complaints_some_skipped"
+    elif done:
+        response.headers["location"] = "/complaints?done=notice.complaints_assigned"
+    return response
 
 
 def highlight(text: str, spans: list[tuple[int, int]]) -> Markup:
@@ -173,9 +200,11 @@ def _reason_spans(analysis: dict[str, Any]) -> list[tuple[int, int]]:
     return spans
 
 
-def _template_text(case: ComplaintCase, kind: str, principal: Principal, company: str) -> str:
+def _template_text(
+    session: Session, case: ComplaintCase, kind: str, principal: Principal, company: str
+) -> str:
     try:
-        template = template_for(TemplateKind(kind), case.language)
+        template = reply_templates.template(session, TemplateKind(kind), case.language)
     except ValueError:
         return ""
     person = case.complainant
@@ -228,25 +257,39 @@ def _case_context(
         "events": events,
         "communications": comms,
         "attachments": attachments,
-        "sla": evaluate(case, clock.now()),
+        "sla": evaluate(case, clock.now(), sla_service.policy_set(session)),
         "actions": service.actions_for(principal, case),
         "can_reveal": principal.can("complaints.reveal_pii"),
         "template_kinds": [k.value for k in TemplateKind],
         "template_kind": template_kind,
-        "template_text": _template_text(case, template_kind, principal, settings.company_name)
+        "template_text": _template_text(
+            session, case, template_kind, principal, settings.company_name
+        )
         if template_kind
         else "",
         **_assignees(session),
     }
 
 
+def _case_page(
+    request: Request,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    case_id: int,
+    revealed: bool = False,
+) -> Response:
+    principal = current_principal(request)
+    with app_state(request).db.read() as session:
+        context = _case_context(session, request, principal, case_id, revealed=revealed)
+    return render(request, "complaints/case.html", status_code=status_code, error=error, **context)
+
+
 @router.get("/complaints/{case_id:int}")
 def case_page(
     request: Request, case_id: int, principal: Principal = Depends(require(READ))
 ) -> Response:
-    with app_state(request).db.read() as session:
-        context = _case_context(session, request, principal, case_id, revealed=False)
-    return render(request, "complaints/case.html", **context)
+    return _case_page(request, case_id=case_id)
 
 
 @router.post("/complaints/{case_id:int}/reveal")
@@ -256,37 +299,65 @@ def reveal(
     with app_state(request).db.write() as session:
         service.reveal(session, principal, case_id)
         context = _case_context(session, request, principal, case_id, revealed=True)
-    return render(request, "complaints/case.html", **context)
+    return render(request, "complaints/case.html", error=None, **context)
+
+
+def _updated(case_id: int) -> str:
+    return f"/complaints/{case_id}?done=notice.complaint_updated"
 
 
 @router.post("/complaints/{case_id:int}/act")
-async def act(
-    request: Request, case_id: int, principal: Principal = Depends(require(READ))
+def act(
+    request: Request,
+    case_id: int,
+    action: str = Form(""),
+    reason: str = Form(""),
+    assignee_group: str = Form(""),
+    assignee_user: str = Form(""),
+    message: str = Form(""),
+    reply: str = Form(""),
+    target_case: str = Form(""),
+    incident_id: str = Form(""),
+    principal: Principal = Depends(require(READ)),
 ) -> Response:
-    form = await request.form()
-    action = str(form.get("action", ""))
-    fields = {name: str(form.get(name, "")) for name in ACTION_FIELDS if form.get(name)}
-    with app_state(request).db.write() as session:
-        service.act(session, principal, case_id, action, fields)
-    return RedirectResponse(f"/complaints/{case_id}?done=notice.complaint_updated", status_code=303)
+    typed = {
+        "reason": reason,
+        "assignee_group": assignee_group,
+        "assignee_user": assignee_user,
+        "message": message,
+        "reply": reply,
+        "target_case": target_case,
+        "incident_id": incident_id,
+    }
+    fields = {name: value for name, value in typed.items() if value}
+    return apply_then_redirect(
+        request,
+        lambda s: service.act(s, principal, case_id, action, fields),
+        _updated(case_id),
+        _case_page,
+        case_id=case_id,
+    )
 
 
 @router.post("/complaints/{case_id:int}/communications")
-async def add_communication(
-    request: Request, case_id: int, principal: Principal = Depends(require(READ))
+def add_communication(
+    request: Request,
+    case_id: int,
+    kind: str = Form(""),
+    direction: str = Form(""),
+    body: str = Form(""),
+    subject: str = Form(""),
+    principal: Principal = Depends(require(READ)),
 ) -> Response:
-    form = await request.form()
-    with app_state(request).db.write() as session:
-        service.add_communication(
-            session,
-            principal,
-            case_id,
-            kind=str(form.get("kind", "")),
-            direction=str(form.get("direction", "")),
-            body=str(form.get("body", "")),
-            subject=str(form.get("subject", "")),
-        )
-    return RedirectResponse(f"/complaints/{case_id}?done=notice.complaint_updated", status_code=303)
+    return apply_then_redirect(
+        request,
+        lambda s: service.add_communication(
+            s, principal, case_id, kind=kind, direction=direction, body=body, subject=subject
+        ),
+        _updated(case_id),
+        _case_page,
+        case_id=case_id,
+    )
 
 
 @router.post("/complaints/complainants/{complainant_id:int}/export")
@@ -306,15 +377,20 @@ def export_complainant(
 
 
 @router.post("/complaints/complainants/{complainant_id:int}/erase")
-async def erase_complainant(
-    request: Request, complainant_id: int, principal: Principal = Depends(require(READ))
+def erase_complainant(
+    request: Request,
+    complainant_id: int,
+    reason: str = Form(""),
+    back: str = Form("/complaints"),
+    principal: Principal = Depends(require(READ)),
 ) -> Response:
-    form = await request.form()
-    back = str(form.get("back", "/complaints"))
-    with app_state(request).db.write() as session:
-        service.erase_complainant(session, principal, complainant_id, str(form.get("reason", "")))
-    target = back if back.startswith("/complaints") else "/complaints"
-    return RedirectResponse(f"{target}?done=notice.complainant_erased", status_code=303)
+    target = back if back.startswith("/complaints") and "//" not in back else "/complaints"
+    return apply_then_redirect(
+        request,
+        lambda s: service.erase_complainant(s, principal, complainant_id, reason),
+        f"{target}?done=notice.complainant_erased",
+        _inbox_page,
+    )
 
 
 # --- import -----------------------------------------------------------------------------------
@@ -346,19 +422,20 @@ def _import_ctx() -> dict[str, Any]:
 
 @router.post("/complaints/import")
 async def import_upload(
-    request: Request, principal: Principal = Depends(require("complaints.handle"))
+    request: Request,
+    channel: str = Form("hotline"),
+    mapping: str = Form(""),
+    token: str = Form(""),
+    confirm: str = Form(""),
+    file: UploadFile | None = File(None),
+    principal: Principal = Depends(require("complaints.handle")),
 ) -> Response:
     """Step 1 (a file) or step 2 (`token` of the file kept from step 1, `confirm`)."""
-    form = await request.form()
-    channel = str(form.get("channel", "hotline"))
     if channel not in CHANNELS:
         raise ValidationError(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
-    mapping_text = str(form.get("mapping", ""))
-    token = str(form.get("token", ""))
-    upload = form.get("file")
-    if upload is not None and hasattr(upload, "read") and getattr(upload, "filename", ""):
-        data = await upload.read()
-        filename = str(upload.filename)
+    if file is not None and file.filename:
+        data = await file.read()
+        filename = str(file.filename)
         token = secrets.token_hex(16)
         (_upload_dir(request) / token).write_bytes(data)
         (_upload_dir(request) / f"{token}.name").write_text(filename, encoding="utf-8")
@@ -367,10 +444,10 @@ async def import_upload(
         filename = (_upload_dir(request) / f"{token}.name").read_text(encoding="utf-8")
     else:
         raise ValidationError("choose a CSV or XLSX file", field="file")
-    mapping = tabular.parse_mapping(mapping_text) if mapping_text.strip() else None
-    parsed = tabular.parse(data, filename, channel, mapping, check=service.check)
+    columns = tabular.parse_mapping(mapping) if mapping.strip() else None
+    parsed = tabular.parse(data, filename, channel, columns, check=service.check)
     result = None
-    if form.get("confirm") and parsed.good:
+    if confirm and parsed.good:
         with app_state(request).db.write() as session:
             outcomes = service.submit(session, principal, [c for _, c in parsed.good])
         result = {
@@ -386,3 +463,133 @@ async def import_upload(
         "mapping_text": mapping_text,
     }
     return render(request, "complaints/import.html", parsed=parsed, result=result, **ctx)
+
+
+# --- settings: SLA policies and reply templates (complaints.configure) ------------------------
+
+
+def _settings_page(
+    request: Request,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    editing: dict[str, str] | None = None,
+) -> Response:
+    principal = current_principal(request)
+    with app_state(request).db.read() as session:
+        policies = sla_service.policy_inputs(sla_service.policy_set(session))
+        templates = reply_templates.templates_in_force(session)
+        edited = reply_templates.edited_keys(session)
+    return render(
+        request,
+        "complaints/settings.html",
+        status_code=status_code,
+        error=error,
+        policies=policies,
+        templates=sorted(templates, key=lambda t: (list(TemplateKind).index(t.kind), t.language)),
+        edited=edited,
+        editing=editing or {},
+        placeholders=sorted(PLACEHOLDERS),
+        can_configure=principal.can(CONFIGURE),
+        priorities=[p.value for p in Priority],
+        categories=[sla_service.ANY_CATEGORY, *(c.value for c in RiskCategory)],
+        clocks=[k.value for k in ClockKind],
+    )
+
+
+@router.get("/complaints/settings")
+def settings_page(request: Request, principal: Principal = Depends(require(READ))) -> Response:
+    return _settings_page(request)
+
+
+def _hours(value: str, field: str) -> float:
+    try:
+        return float(value.strip().replace(",", "."))
+    except ValueError:
+        raise ValidationError(f"{field}: {value!r} is not a number of hours", field=field) from None
+
+
+def _policy_entries(
+    priority: list[str],
+    category: list[str],
+    first_response_hours: list[str],
+    resolution_hours: list[str],
+    clock_kind: list[str],
+    remove: list[str],
+) -> list[sla_service.PolicyIn]:
+    """The rows of the policy form (a row whose index is in `remove` is left out; a row with
+    both budgets empty is the unused "add" row)."""
+    columns = (priority, category, first_response_hours, resolution_hours, clock_kind)
+    if len({len(c) for c in columns}) != 1:
+        raise ValidationError("policies: the form's columns do not line up", field="policies")
+    entries = []
+    for i, (prio, cat, first, resolution, kind) in enumerate(zip(*columns, strict=True)):
+        if str(i) in remove or not (first.strip() or resolution.strip()):
+            continue
+        where = f"policies[{i}]"
+        entries.append(
+            sla_service.PolicyIn(
+                prio,
+                cat,
+                _hours(first, f"{where}.first_response_hours"),
+                _hours(resolution, f"{where}.resolution_hours"),
+                kind,
+            )
+        )
+    return entries
+
+
+@router.post("/complaints/settings/sla")
+def save_sla_policies(
+    request: Request,
+    priority: list[str] = Form([]),
+    category: list[str] = Form([]),
+    first_response_hours: list[str] = Form([]),
+    resolution_hours: list[str] = Form([]),
+    clock_kind: list[str] = Form([]),
+    remove: list[str] = Form([]),
+    reason: str = Form(""),
+    principal: Principal = Depends(require(CONFIGURE)),
+) -> Response:
+    def change(session: Session) -> None:
+        entries = _policy_entries(
+            priority, category, first_response_hours, resolution_hours, clock_kind, remove
+        )
+        sla_service.save_policies(session, principal, entries, reason)
+
+    return apply_then_redirect(
+        request, change, "/complaints/settings?done=notice.sla_policies_saved", _settings_page
+    )
+
+
+@router.post("/complaints/settings/templates/{kind}/{language}")
+def save_reply_template(
+    request: Request,
+    kind: str,
+    language: str,
+    subject: str = Form(""),
+    body: str = Form(""),
+    principal: Principal = Depends(require(CONFIGURE)),
+) -> Response:
+    return apply_then_redirect(
+        request,
+        lambda s: reply_templates.save_template(s, principal, kind, language, subject, body),
+        "/complaints/settings?done=notice.reply_template_saved",
+        _settings_page,
+        editing={"kind": kind, "language": language, "subject": subject, "body": body},
+    )
+
+
+@router.post("/complaints/settings/templates/{kind}/{language}/reset")
+def reset_reply_template(
+    request: Request,
+    kind: str,
+    language: str,
+    principal: Principal = Depends(require(CONFIGURE)),
+) -> Response:
+    return apply_then_redirect(
+        request,
+        lambda s: reply_templates.reset_template(s, principal, kind, language),
+        "/complaints/settings?done=notice.reply_template_reset",
+        _settings_page,
+    )

@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy.orm import Session, lazyload
 
 from clamor.accounts.models import User
 from clamor.analysis.dedup import duplicate_key, hamming
@@ -37,7 +37,7 @@ from clamor.intake.models import Item
 from clamor.intake.service import ItemIn, store_items
 from clamor.org.models import Group
 from clamor.storage import crypto
-from clamor.workflow.complaints import sla_service
+from clamor.workflow.complaints import search, sla_service
 from clamor.workflow.complaints.contacts import normalize_email, normalize_phone
 from clamor.workflow.complaints.models import (
     Attachment,
@@ -180,108 +180,198 @@ def _item_in(incoming: ComplaintIn) -> ItemIn:
 def submit(session: Session, actor: Principal, batch: Sequence[ComplaintIn]) -> list[Submitted]:
     """Store, analyse and open a case for each complaint; one that arrived before (same channel
     and external id) returns its existing case. Raises ValidationError (naming the field) before
-    storing anything when any complaint is invalid. Written in bulk: a batch of 1,000 is a few
-    statements, with one audit entry for the batch."""
+    storing anything when any complaint is invalid.
+
+    Written in bulk, in the caller's transaction: whatever the batch size, a handful of
+    executemany statements (items with their analyses, complainants, cases, repeat links,
+    events, attachments, search postings) and one audit entry for the batch."""
     contacts = [check(incoming) for incoming in batch]
-    stored = store_items(session, [_item_in(incoming) for incoming in batch])
-    fresh = [i for i, s in enumerate(stored) if s.created]
-    analyses = analyze_many([stored[i].item.text for i in fresh])
     now = clock.now()
-    opened: list[tuple[int, ComplaintCase]] = []
-    for index, analysis in zip(fresh, analyses, strict=True):
-        item = stored[index].item
-        item.analysis = analysis.to_dict()
-        item.analysed_at = now
-        case = _new_case(batch[index], contacts[index], item, analysis, now)
-        session.add(case)
-        opened.append((index, case))
-    session.flush()
-    new_cases = [case for _, case in opened]
-    link_repeats(session, new_cases)
-    for index, case in opened:
-        _case_records(session, actor, case, batch[index], now)
-    if new_cases:
-        _audit_created(session, actor, new_cases)
-    by_item = {case.item_id: case for case in new_cases}
-    missing = [s.item.id for s in stored if s.item.id not in by_item]
-    for start in range(0, len(missing), 500):
-        query = select(ComplaintCase).where(ComplaintCase.item_id.in_(missing[start : start + 500]))
+    analysed: dict[tuple[str, str], Any] = {}
+
+    def analyse(fresh: list[ItemIn]) -> list[dict[str, Any]]:
+        """Only what is not stored yet is analysed; the analysis goes in with the item."""
+        results = analyze_many([item.text for item in fresh])
+        analysed.update({(i.source, i.external_id): a for i, a in zip(fresh, results, strict=True)})
+        return [{"analysis": a.to_dict(), "analysed_at": now} for a in results]
+
+    stored = store_items(session, [_item_in(incoming) for incoming in batch], analyse)
+    fresh = [i for i, s in enumerate(stored) if s.created]
+    analyses = [analysed[(stored[i].item.source, stored[i].item.external_id)] for i in fresh]
+    if fresh:
+        policies = sla_service.policy_set(session)
+        news = [
+            _new_case(batch[i], contacts[i], stored[i].item, a, now)
+            for i, a in zip(fresh, analyses, strict=True)
+        ]
+        _insert_cases(session, news, policies, now)
+        _link_new(session, news)
+        _insert_records(session, actor, news, [batch[i] for i in fresh], now)
+        search.index_cases(session, [(n.id, n.row["subject"], n.text) for n in news])
+        _audit_created(session, actor, news)
+    ids = [s.item.id for s in stored]
+    by_item: dict[int, ComplaintCase] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        # The complainant (encrypted) is loaded only if a caller asks for it.
+        query = (
+            select(ComplaintCase)
+            .where(ComplaintCase.item_id.in_(chunk))
+            .options(lazyload(ComplaintCase.complainant))
+        )
         by_item.update({case.item_id: case for case in session.scalars(query)})
     return [Submitted(by_item[s.item.id], s.created) for s in stored]
 
 
-def _complainant(contacts: Contacts, language: str, now: datetime) -> Complainant | None:
+@dataclass
+class _NewCase:
+    """A case about to be inserted: its row, its complainant's row, and what repeat detection
+    needs (plain values: bulk inserts, no ORM objects per complaint)."""
+
+    row: dict[str, Any]
+    complainant: dict[str, Any] | None
+    text: str
+    id: int = 0
+
+    def prior(self) -> _Prior:
+        person = self.complainant or {}
+        return _Prior(
+            self.id,
+            self.row["received_at"],
+            self.row.get("repeat_of_id") or self.id,
+            person.get("phone_hash"),
+            person.get("email_hash"),
+            self.row["dup_hash"],
+        )
+
+
+def _complainant(contacts: Contacts, language: str, now: datetime) -> dict[str, Any] | None:
     if not contacts.any:
         return None
-    return Complainant(
-        name=contacts.name,
-        phone=contacts.phone,
-        email=contacts.email,
-        id_number=contacts.id_number,
-        phone_hash=crypto.keyed_hash(contacts.phone) if contacts.phone else None,
-        email_hash=crypto.keyed_hash(contacts.email) if contacts.email else None,
-        language=language,
-        created_at=now,
-    )
+    return {
+        "name": contacts.name,
+        "phone": contacts.phone,
+        "email": contacts.email,
+        "id_number": contacts.id_number,
+        "phone_hash": crypto.keyed_hash(contacts.phone) if contacts.phone else None,
+        "email_hash": crypto.keyed_hash(contacts.email) if contacts.email else None,
+        "language": language,
+        "created_at": now,
+    }
 
 
 def _new_case(
     incoming: ComplaintIn, contacts: Contacts, item: Item, analysis: Any, now: datetime
-) -> ComplaintCase:
+) -> _NewCase:
     # 45 random bits per code: a collision in a million cases has odds of about 1 in 70; the
     # unique constraint turns that rare event into a retried request instead of a wrong link.
     language = incoming.language or ("en" if analysis.language == "en" else "zh-CN")
-    case = ComplaintCase(
-        tracking_code=tracking_code(),
-        item_id=item.id,
-        complainant=_complainant(contacts, language, now),
-        channel=incoming.channel,
-        subject=_subject(incoming),
-        language=language,
-        status=CaseState.RECEIVED.value,
-        priority=priority_for(analysis.severity.score).value,
-        category=category_for(analysis.category.label),
-        severity=analysis.severity.score,
-        p_negative=float(analysis.sentiment.p_negative),
-        received_at=incoming.received_at or item.received_at,
-        updated_at=now,
-        pauses=[],
-        sla_cycle=0,
-        sla_state="ok",
-    )
-    _set_duplicate_key(case, item.text)
-    return case
+    row: dict[str, Any] = {
+        "tracking_code": tracking_code(),
+        "item_id": item.id,
+        "channel": incoming.channel,
+        "subject": _subject(incoming),
+        "language": language,
+        "status": CaseState.RECEIVED.value,
+        "priority": priority_for(analysis.severity.score).value,
+        "category": category_for(analysis.category.label),
+        "severity": analysis.severity.score,
+        "p_negative": float(analysis.sentiment.p_negative),
+        "received_at": incoming.received_at or item.received_at,
+        "updated_at": now,
+        "pauses": [],
+        "sla_cycle": 0,
+        "sla_state": "ok",
+        "repeat_of_id": None,
+        "repeat_reason": None,
+    }
+    row.update(_duplicate_key(item.text))
+    return _NewCase(row, _complainant(contacts, language, now), item.text)
 
 
-def _case_records(
-    session: Session, actor: Principal, case: ComplaintCase, incoming: ComplaintIn, now: datetime
-) -> None:
-    """The new case's first event, its attachments, and its deadlines."""
-    for attachment in incoming.attachments:
-        session.add(_attachment(case.id, attachment))
-    session.add(
-        CaseEvent(
-            case_id=case.id,
-            at=now,
-            actor=actor.username,
-            action="create",
-            from_status=None,
-            to_status=case.status,
-            data={"channel": case.channel, "repeat_of": case.repeat_of_id},
+def _insert_cases(session: Session, news: list[_NewCase], policies: Any, now: datetime) -> None:
+    """Complainants, then cases (with their deadlines), each one executemany; ids come back in
+    input order."""
+    people = [n for n in news if n.complainant is not None]
+    if people:
+        table = Complainant.__table__
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        person_ids = session.scalars(statement, [n.complainant for n in people]).all()
+        for new, person_id in zip(people, person_ids, strict=True):
+            new.row["complainant_id"] = person_id
+    deadlines: dict[tuple[str, str, datetime], tuple[Any, Any, str]] = {}
+    for new in news:
+        new.row.setdefault("complainant_id", None)
+        key = (new.row["priority"], new.row["category"], new.row["received_at"])
+        if key not in deadlines:  # a batch shares a few (priority, category, time) triples
+            deadlines[key] = sla_service.initial_deadlines(*key, now, policies)
+        first, resolution, state = deadlines[key]
+        new.row.update(first_response_due_at=first, resolution_due_at=resolution, sla_state=state)
+    table = ComplaintCase.__table__
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    case_ids = session.scalars(statement, [n.row for n in news]).all()
+    for new, case_id in zip(news, case_ids, strict=True):
+        new.id = case_id
+
+
+def _link_new(session: Session, news: list[_NewCase]) -> None:
+    """Repeat links of the new cases (see `link_repeats`), written in one executemany."""
+    links = _repeat_links(session, [n.prior() for n in news])
+    for new in news:
+        if new.id in links:
+            new.row["repeat_of_id"], new.row["repeat_reason"] = links[new.id]
+    if links:
+        table = ComplaintCase.__table__
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("case_id"))
+            .values(repeat_of_id=bindparam("repeat_of"), repeat_reason=bindparam("why"))
         )
-    )
-    sla_service.refresh(case, now)
+        session.execute(
+            statement,
+            [{"case_id": k, "repeat_of": v[0], "why": v[1]} for k, v in links.items()],
+        )
 
 
-def _audit_created(session: Session, actor: Principal, cases: list[ComplaintCase]) -> None:
+def _insert_records(
+    session: Session,
+    actor: Principal,
+    news: list[_NewCase],
+    incoming: list[ComplaintIn],
+    now: datetime,
+) -> None:
+    """Each new case's first event and its attachments."""
+    events = [
+        {
+            "case_id": new.id,
+            "at": now,
+            "actor": actor.username,
+            "action": "create",
+            "from_status": None,
+            "to_status": new.row["status"],
+            "reason": None,
+            "data": {"channel": new.row["channel"], "repeat_of": new.row["repeat_of_id"]},
+        }
+        for new in news
+    ]
+    session.execute(insert(CaseEvent.__table__), events)
+    attachments = [
+        _attachment(new.id, attachment)
+        for new, complaint in zip(news, incoming, strict=True)
+        for attachment in complaint.attachments
+    ]
+    if attachments:
+        session.execute(insert(Attachment.__table__), attachments)
+
+
+def _audit_created(session: Session, actor: Principal, cases: list[_NewCase]) -> None:
     summary = [
         {
             "id": case.id,
-            "tracking_code": case.tracking_code,
-            "channel": case.channel,
-            "priority": case.priority,
-            "category": case.category,
-            "item_id": case.item_id,
+            "tracking_code": case.row["tracking_code"],
+            "channel": case.row["channel"],
+            "priority": case.row["priority"],
+            "category": case.row["category"],
+            "item_id": case.row["item_id"],
         }
         for case in cases
     ]
@@ -290,30 +380,31 @@ def _audit_created(session: Session, actor: Principal, cases: list[ComplaintCase
     audit.record(session, actor, "complaint.create", "complaint", object_id, after=after)
 
 
-def _attachment(case_id: int, incoming: AttachmentIn) -> Attachment:
-    return Attachment(
-        case_id=case_id,
-        filename=incoming.filename[:255],
-        content_type=incoming.content_type[:100],
-        size=len(incoming.data),
-        sha256=hashlib.sha256(incoming.data).hexdigest(),
-        data=incoming.data,
-    )
+def _attachment(case_id: int, incoming: AttachmentIn) -> dict[str, Any]:
+    return {
+        "case_id": case_id,
+        "filename": incoming.filename[:255],
+        "content_type": incoming.content_type[:100],
+        "size": len(incoming.data),
+        "sha256": hashlib.sha256(incoming.data).hexdigest(),
+        "data": incoming.data,
+    }
 
 
 # --- repeats ----------------------------------------------------------------------------------
 
 
 def _bands(value: int) -> tuple[int, int, int, int]:
-    return tuple((value >> (16 * i)) & 0xFFFF for i in range(4))  # type: ignore[return-value]
+    return value & 0xFFFF, (value >> 16) & 0xFFFF, (value >> 32) & 0xFFFF, value >> 48 & 0xFFFF
 
 
-def _set_duplicate_key(case: ComplaintCase, text: str) -> None:
+def _duplicate_key(text: str) -> dict[str, Any]:
+    """The case columns of its near-duplicate key (all None for a short text)."""
     key = duplicate_key(text)
     if key is None or key.units < MIN_DUPLICATE_UNITS:
-        return
-    case.dup_hash = f"{key.simhash:016x}"
-    case.dup_band0, case.dup_band1, case.dup_band2, case.dup_band3 = _bands(key.simhash)
+        return dict.fromkeys(("dup_hash", "dup_band0", "dup_band1", "dup_band2", "dup_band3"))
+    bands = _bands(key.simhash)
+    return {"dup_hash": f"{key.simhash:016x}", **{f"dup_band{i}": bands[i] for i in range(4)}}
 
 
 @dataclass(frozen=True)
@@ -361,28 +452,24 @@ def _priors(session: Session, condition: Any, since: datetime, exclude: set[int]
     )
     return [
         _Prior(row[0], row[1], row[2] or row[0], row[3], row[4], row[5])
-        for row in session.execute(query)
+        for row in session.connection().execute(query)  # plain rows: no ORM loading
         if row[0] not in exclude
     ]
 
 
 def _earlier(
-    session: Session, cases: list[ComplaintCase], since: datetime, exclude: set[int]
+    session: Session, mine: list[_Prior], since: datetime, exclude: set[int]
 ) -> list[_Prior]:
-    """Earlier cases sharing a contact hash or a SimHash band with any of `cases`."""
+    """Earlier cases sharing a contact hash or a SimHash band with any of `mine` (indexed
+    look-ups by value: the contact hashes and the four bands each have an index)."""
     conditions: list[tuple[Any, list[Any]]] = [
-        (
-            Complainant.phone_hash,
-            sorted({c.complainant.phone_hash for c in cases if c.complainant} - {None}),
-        ),
-        (
-            Complainant.email_hash,
-            sorted({c.complainant.email_hash for c in cases if c.complainant} - {None}),
-        ),
+        (Complainant.phone_hash, sorted({p.phone_hash for p in mine} - {None})),
+        (Complainant.email_hash, sorted({p.email_hash for p in mine} - {None})),
     ]
-    for band in ("dup_band0", "dup_band1", "dup_band2", "dup_band3"):
-        values = sorted({getattr(c, band) for c in cases} - {None})
-        conditions.append((getattr(ComplaintCase, band), values))
+    hashes = [int(p.dup_hash, 16) for p in mine if p.dup_hash]
+    for band in range(4):
+        values = sorted({_bands(h)[band] for h in hashes})
+        conditions.append((getattr(ComplaintCase, f"dup_band{band}"), values))
     found: dict[int, _Prior] = {}
     for column, values in conditions:
         for chunk in _chunks(values):
@@ -434,24 +521,35 @@ def _latest(mine: _Prior, candidates: list[_Prior]) -> _Prior | None:
     return max(earlier, key=lambda p: (p.received_at, p.id), default=None)
 
 
-def link_repeats(session: Session, cases: list[ComplaintCase]) -> None:
-    """Flag each new case as a repeat of the latest earlier case within the window from the same
-    contact (normalised phone or e-mail), else with near-duplicate text — across channels, and
-    within the batch itself. A few batched look-ups, whatever the batch size."""
-    if not cases:
-        return
-    since = min(c.received_at for c in cases) - REPEAT_WINDOW
+def _repeat_links(session: Session, mine: list[_Prior]) -> dict[int, tuple[int, str]]:
+    """case id → (first case of its chain, "contact" | "text") for those of `mine` (new cases,
+    in arrival order) that repeat an earlier case, in the database or earlier in `mine`."""
+    if not mine:
+        return {}
+    since = min(p.received_at for p in mine) - REPEAT_WINDOW
     index = _RepeatIndex()
-    for prior in _earlier(session, cases, since, {c.id for c in cases}):
+    for prior in _earlier(session, mine, since, {p.id for p in mine}):
         index.add(prior)
-    for case in cases:
-        mine = _prior(case)
-        hit, reason = _latest(mine, index.by_same_contact(mine)), "contact"
+    links: dict[int, tuple[int, str]] = {}
+    for prior in mine:
+        hit, reason = _latest(prior, index.by_same_contact(prior)), "contact"
         if hit is None:
-            hit, reason = _latest(mine, index.near_duplicates(mine)), "text"
+            hit, reason = _latest(prior, index.near_duplicates(prior)), "text"
         if hit is not None:
-            case.repeat_of_id, case.repeat_reason = hit.root, reason
-        index.add(_prior(case))
+            links[prior.id] = (hit.root, reason)
+            prior = replace(prior, root=hit.root)
+        index.add(prior)
+    return links
+
+
+def link_repeats(session: Session, cases: list[ComplaintCase]) -> None:
+    """Flag each case as a repeat of the latest earlier case within the window from the same
+    contact (normalised phone or e-mail), else with near-duplicate text — across channels, and
+    within the list itself. A few batched look-ups, whatever the number of cases."""
+    links = _repeat_links(session, [_prior(case) for case in cases])
+    for case in cases:
+        if case.id in links:
+            case.repeat_of_id, case.repeat_reason = links[case.id]
 
 
 # --- transitions ------------------------------------------------------------------------------
@@ -586,7 +684,7 @@ def act(
             data=_event_data(values),
         )
     )
-    sla_service.refresh(case, now)
+    sla_service.refresh(case, now, sla_service.policy_set(session))
     audit.record(
         session,
         actor,
@@ -666,7 +764,7 @@ def set_priority(
     before = case.priority
     case.priority = chosen.value
     case.updated_at = clock.now()
-    sla_service.refresh(case, case.updated_at)
+    sla_service.refresh(case, case.updated_at, sla_service.policy_set(session))
     audit.record(
         session,
         actor,
@@ -888,6 +986,7 @@ def erase_complainant(session: Session, actor: Principal, complainant_id: int, r
     cases = _cases_of(session, person)
     for case in cases:
         item = session.get(Item, case.item_id)
+        before = (case.subject, item.text if item is not None else "")
         if item is not None:
             item.text = redact(item.text)
             if item.analysis:
@@ -899,6 +998,8 @@ def erase_complainant(session: Session, actor: Principal, complainant_id: int, r
         case.subject = redact(case.subject)
         for comm in session.scalars(select(Communication).where(Communication.case_id == case.id)):
             comm.body = redact(comm.body)
+        # The erased words leave the search index too.
+        search.reindex_case(session, case.id, before, (case.subject, item.text if item else ""))
     audit.record(
         session,
         actor,

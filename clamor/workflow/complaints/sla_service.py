@@ -1,25 +1,38 @@
-"""SLA of stored cases: due times refreshed on creation and on every transition, and a sweep that
-writes warnings and escalations into the notification outbox, each exactly once."""
+"""SLA of stored cases: the policies in force (edited in the UI, else the shipped defaults), due
+times refreshed on creation and on every transition, and a sweep that writes warnings and
+escalations into the notification outbox, each exactly once.
+
+`sweep_sla(session, now)` is what a scheduler calls (every minute is fine): it re-reads the
+policies, so an edited policy reaches every open case at the next sweep."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from clamor.audit import service as audit
+from clamor.core import clock
+from clamor.core.errors import ConfigurationError, ValidationError
+from clamor.core.principal import Principal
 from clamor.notify.models import Outbox
 from clamor.org.models import Group, Membership, Person
 from clamor.workflow.calendar import BusinessCalendar, Pause
-from clamor.workflow.complaints.models import ComplaintCase
+from clamor.workflow.complaints.models import ComplaintCase, SlaPolicyRow
 from clamor.workflow.complaints.states import FINISHED_STATES, PAUSED_STATES, CaseState
 from clamor.workflow.sla import (
+    DEFAULT_POLICIES,
     CaseSla,
     CaseTimes,
+    ClockKind,
     NotificationKind,
     Recipient,
     SlaNotification,
+    SlaPolicy,
+    SlaPolicySet,
     case_notifications,
     evaluate_case,
 )
@@ -69,13 +82,23 @@ def case_times(case: ComplaintCase) -> CaseTimes:
     )
 
 
-def evaluate(case: ComplaintCase, now: datetime) -> CaseSla:
-    return evaluate_case(case_times(case), now, CALENDAR)
+def evaluate(case: ComplaintCase, now: datetime, policies: SlaPolicySet | None = None) -> CaseSla:
+    return evaluate_case(case_times(case), now, CALENDAR, policies or DEFAULT_POLICIES)
 
 
-def refresh(case: ComplaintCase, now: datetime) -> CaseSla:
-    """Store the due times and the SLA state the case has at `now`."""
-    sla = evaluate(case, now)
+def initial_deadlines(
+    priority: str, category: str, received_at: datetime, now: datetime, policies: SlaPolicySet
+) -> tuple[datetime | None, datetime | None, str]:
+    """(first response due, resolution due, SLA state) of a case just received."""
+    times = CaseTimes("new", Priority(priority), received_at, _category(category))
+    sla = evaluate_case(times, now, CALENDAR, policies)
+    return sla.first_response.due_at, sla.resolution.due_at, sla.state.value
+
+
+def refresh(case: ComplaintCase, now: datetime, policies: SlaPolicySet | None = None) -> CaseSla:
+    """Store the due times and the SLA state the case has at `now` (under `policies`: pass
+    `policy_set(session)`; None means the shipped defaults)."""
+    sla = evaluate(case, now, policies)
     case.first_response_due_at = sla.first_response.due_at
     case.resolution_due_at = sla.resolution.due_at
     status = CaseState(case.status)
@@ -128,6 +151,7 @@ def sweep_sla(session: Session, now: datetime, batch: int = 1000) -> dict[str, A
     """Evaluate every open case at `now`; write due notifications into the outbox once each
     (dedup key), update stored SLA states. Safe to run every minute, from any process."""
     open_states = [s.value for s in CaseState if s not in FINISHED_STATES]
+    policies = policy_set(session)
     written = evaluated = 0
     last_id = 0
     while True:
@@ -139,7 +163,11 @@ def sweep_sla(session: Session, now: datetime, batch: int = 1000) -> dict[str, A
         ).all()
         if not cases:
             break
-        due = [(case, note) for case in cases for note in case_notifications(refresh(case, now))]
+        due = [
+            (case, note)
+            for case in cases
+            for note in case_notifications(refresh(case, now, policies))
+        ]
         evaluated += len(cases)
         keys = [note.dedup_key for _, note in due]
         known = set(session.scalars(select(Outbox.dedup_key).where(Outbox.dedup_key.in_(keys))))
@@ -163,3 +191,152 @@ def sweep_sla(session: Session, now: datetime, batch: int = 1000) -> dict[str, A
         last_id = cases[-1].id
         session.flush()
     return {"evaluated": evaluated, "notifications": written}
+
+
+# --- editing the policies ---------------------------------------------------------------------
+
+ANY_CATEGORY = "*"
+CONFIGURE = "complaints.configure"
+MAX_BUDGET_HOURS = 24 * 90
+
+
+@dataclass(frozen=True)
+class PolicyIn:
+    """One policy as a person typed it: hours (decimals allowed) of the chosen clock."""
+
+    priority: str
+    category: str  # a RiskCategory value, or "*" for the priority's default
+    first_response_hours: float
+    resolution_hours: float
+    clock: str = ClockKind.BUSINESS.value
+
+
+def _row_policy(row: SlaPolicyRow) -> SlaPolicy:
+    return SlaPolicy(
+        Priority(row.priority),
+        timedelta(minutes=row.first_response_minutes),
+        timedelta(minutes=row.resolution_minutes),
+        category=None if row.category == ANY_CATEGORY else RiskCategory(row.category),
+        clock=ClockKind(row.clock),
+    )
+
+
+def policy_set(session: Session) -> SlaPolicySet:
+    """The policies in force: the stored ones, else the shipped defaults."""
+    rows = session.scalars(select(SlaPolicyRow)).all()
+    return SlaPolicySet(_row_policy(row) for row in rows) if rows else DEFAULT_POLICIES
+
+
+def policy_inputs(policies: SlaPolicySet) -> list[PolicyIn]:
+    """The policies as the editor shows them: defaults first, by priority, then overrides."""
+    order = {p: i for i, p in enumerate(Priority)}
+    return [
+        PolicyIn(
+            p.priority.value,
+            p.category.value if p.category else ANY_CATEGORY,
+            p.first_response.total_seconds() / 3600,
+            p.resolution.total_seconds() / 3600,
+            p.clock.value,
+        )
+        for p in sorted(policies, key=lambda p: (p.category is not None, order[p.priority]))
+    ]
+
+
+def _minutes(hours: float, field: str) -> int:
+    if not 0 < hours <= MAX_BUDGET_HOURS:
+        raise ValidationError(
+            f"{field} must be more than 0 and at most {MAX_BUDGET_HOURS} hours", field=field
+        )
+    return round(hours * 60)
+
+
+def _checked(index: int, entry: PolicyIn) -> SlaPolicy:
+    where = f"policies[{index}]"
+    try:
+        priority = Priority(entry.priority)
+    except ValueError:
+        raise ValidationError(
+            f"{where}.priority must be one of {', '.join(p.value for p in Priority)}",
+            field=f"{where}.priority",
+        ) from None
+    category: RiskCategory | None = None
+    if entry.category != ANY_CATEGORY:
+        try:
+            category = RiskCategory(entry.category)
+        except ValueError:
+            allowed = ", ".join([ANY_CATEGORY, *(c.value for c in RiskCategory)])
+            raise ValidationError(
+                f"{where}.category must be one of {allowed}", field=f"{where}.category"
+            ) from None
+    try:
+        kind = ClockKind(entry.clock)
+    except ValueError:
+        raise ValidationError(
+            f"{where}.clock must be business or 24x7", field=f"{where}.clock"
+        ) from None
+    first = _minutes(entry.first_response_hours, f"{where}.first_response_hours")
+    resolution = _minutes(entry.resolution_hours, f"{where}.resolution_hours")
+    if first > resolution:
+        raise ValidationError(
+            f"{where}: the first response cannot take longer than the resolution",
+            field=f"{where}.first_response_hours",
+        )
+    return SlaPolicy(
+        priority,
+        timedelta(minutes=first),
+        timedelta(minutes=resolution),
+        category=category,
+        clock=kind,
+    )
+
+
+def save_policies(
+    session: Session, actor: Principal, entries: list[PolicyIn], reason: str = ""
+) -> SlaPolicySet:
+    """Replace the policies in force with `entries` (a default per priority is required; at
+    most one policy per priority and category). Needs complaints.configure; audited with the
+    policies before and after. Open cases take them up at the next SLA sweep."""
+    actor.require(CONFIGURE)
+    checked = [_checked(i, entry) for i, entry in enumerate(entries)]
+    try:
+        policies = SlaPolicySet(checked)
+    except ConfigurationError as exc:
+        raise ValidationError(exc.message, field="policies") from exc
+    before = [_as_dict(p) for p in policy_inputs(policy_set(session))]
+    session.execute(delete(SlaPolicyRow))
+    now = clock.now()
+    for policy in checked:
+        session.add(
+            SlaPolicyRow(
+                priority=policy.priority.value,
+                category=policy.category.value if policy.category else ANY_CATEGORY,
+                first_response_minutes=int(policy.first_response.total_seconds() // 60),
+                resolution_minutes=int(policy.resolution.total_seconds() // 60),
+                clock=policy.clock.value,
+                updated_at=now,
+                updated_by=actor.username,
+            )
+        )
+    session.flush()
+    after = [_as_dict(p) for p in policy_inputs(policies)]
+    audit.record(
+        session,
+        actor,
+        "complaint.sla_policies",
+        "sla_policies",
+        "complaints",
+        before={"policies": before},
+        after={"policies": after},
+        reason=reason.strip() or None,
+    )
+    return policies
+
+
+def _as_dict(entry: PolicyIn) -> dict[str, Any]:
+    return {
+        "priority": entry.priority,
+        "category": entry.category,
+        "first_response_hours": entry.first_response_hours,
+        "resolution_hours": entry.resolution_hours,
+        "clock": entry.clock,
+    }

@@ -2,15 +2,18 @@
 an incident, the incident page (assessment beside the data's suggestion, tasks, support
 requests, statements with versions and diffs, the review report and improvement actions),
 the review report as HTML / PDF / DOCX, and the playbooks admins edit. Handlers are thin: the
-rules live in `service`."""
+rules live in `service`. Every form post is typed `Form` parameters (or a small form model)
+and one `apply_then_redirect`: the change in one transaction, then back to the page; a refusal
+shows the page again with the message and the status (403, 404, 409, 422), nothing changed."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,9 +23,11 @@ from clamor.core.errors import ValidationError
 from clamor.core.principal import Principal
 from clamor.org.models import Group
 from clamor.web.deps import app_state, request_language, require
+from clamor.web.forms import apply_then_redirect
 from clamor.web.render import render
 from clamor.workflow.incidents import service
 from clamor.workflow.incidents.assessment import SCALES, Dimension, Level
+from clamor.workflow.incidents.models import ImprovementAction, Incident
 from clamor.workflow.incidents.opinion import alert_incident_fields
 from clamor.workflow.incidents.playbooks import TaskType, playbook_to_data
 from clamor.workflow.incidents.states import IncidentState
@@ -46,11 +51,6 @@ ACTION_FIELDS = (
 )
 
 
-def _form_text(form: Any, name: str) -> str:
-    value = form.get(name, "")
-    return value if isinstance(value, str) else ""
-
-
 def _ids(text: str, field: str) -> list[int]:
     parts = [p for p in text.replace("，", ",").replace(" ", ",").split(",") if p]
     if not all(p.isdigit() for p in parts):
@@ -58,18 +58,77 @@ def _ids(text: str, field: str) -> list[int]:
     return [int(p) for p in parts]
 
 
-def _back(incident_id: int, anchor: str = "") -> Response:
-    return RedirectResponse(
-        f"/incidents/{incident_id}?done=notice.incident_updated{anchor}", status_code=303
-    )
+def _back(incident_id: int, anchor: str = "") -> str:
+    return f"/incidents/{incident_id}?done=notice.incident_updated{anchor}"
 
 
-@router.get("/incidents")
-def incident_list(
+def _opened(incident: Any) -> str:
+    return f"/incidents/{incident.id}?done=notice.incident_opened"
+
+
+def _number(text: str, field: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValidationError(f"{field} must be a number", field=field) from None
+
+
+class ActionForm(BaseModel):
+    """An incident transition: the action and whatever fields it needs (see `service.act`)."""
+
+    action: str = ""
+    summary: str = ""
+    category: str = ""
+    severity: str = ""
+    scope: str = ""
+    risk: str = ""
+    level: str = ""
+    level_reason: str = ""
+    resolution_summary: str = ""
+    comments: str = ""
+    uncontacted_reason: str = ""
+    reason: str = ""
+    target_incident: str = ""
+
+    def fields(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in ACTION_FIELDS if getattr(self, name)}
+
+
+class TaskForm(BaseModel):
+    """One instruction, or (with `playbook`) the playbook's tasks."""
+
+    playbook: str = ""
+    task_type: str = ""
+    title: str = ""
+    group: str = ""
+    hours: str = ""
+    assignee: str = ""
+    detail: str = ""
+
+
+class ImprovementForm(BaseModel):
+    text: str = ""
+    owner: str = ""
+    due_on: str = ""
+
+
+class ReviewForm(BaseModel):
+    summary: str = ""
+    causes: str = ""
+    improvements: str = ""
+
+
+# --- the list ---------------------------------------------------------------------------------
+
+
+def _list_page(
     request: Request,
+    principal: Principal,
+    *,
     state: str = "",
     drills: bool = False,
-    principal: Principal = Depends(require(READ)),
+    status_code: int = 200,
+    error: str | None = None,
 ) -> Response:
     with app_state(request).db.read() as session:
         incidents = service.list_incidents(session, state=state or None, drills=drills)
@@ -78,6 +137,8 @@ def incident_list(
     return render(
         request,
         "incidents/list.html",
+        status_code=status_code,
+        error=error,
         incidents=incidents,
         watch=watch,
         metrics=metrics,
@@ -91,38 +152,59 @@ def incident_list(
     )
 
 
-@router.post("/incidents")
-async def open_incident(
-    request: Request, principal: Principal = Depends(require("incidents.report"))
+@router.get("/incidents")
+def incident_list(
+    request: Request,
+    state: str = "",
+    drills: bool = False,
+    principal: Principal = Depends(require(READ)),
 ) -> Response:
-    form = await request.form()
-    with app_state(request).db.write() as session:
-        incident = service.open_incident(
-            session,
+    return _list_page(request, principal, state=state, drills=drills)
+
+
+@router.post("/incidents")
+def open_incident(
+    request: Request,
+    title: str = Form(""),
+    summary: str = Form(""),
+    category: str = Form(""),
+    complaint_ids: str = Form(""),
+    drill: str = Form(""),
+    principal: Principal = Depends(require("incidents.report")),
+) -> Response:
+    ids = _ids(complaint_ids, "complaint_ids")
+    return apply_then_redirect(
+        request,
+        lambda s: service.open_incident(
+            s,
             principal,
-            title=_form_text(form, "title"),
-            summary=_form_text(form, "summary"),
-            category=_form_text(form, "category"),
-            complaint_ids=_ids(_form_text(form, "complaint_ids"), "complaint_ids"),
-            is_drill=bool(form.get("drill")),
-        )
-        incident_id = incident.id
-    return RedirectResponse(f"/incidents/{incident_id}?done=notice.incident_opened", 303)
+            title=title,
+            summary=summary,
+            category=category,
+            complaint_ids=ids,
+            is_drill=bool(drill),
+        ),
+        _opened,
+        _list_page,
+        principal=principal,
+    )
 
 
 @router.post("/incidents/from-alert")
-async def open_from_alert(
-    request: Request, principal: Principal = Depends(require("incidents.report"))
+def open_from_alert(
+    request: Request,
+    alert_id: str = Form(""),
+    principal: Principal = Depends(require("incidents.report")),
 ) -> Response:
     """One click from a monitoring alert (form field `alert_id`); the same alert twice opens
-    the incident already opened for it."""
-    form = await request.form()
-    alert_id = _form_text(form, "alert_id").strip()
+    the incident already opened for it. Lands on the incident."""
+    alert_id = alert_id.strip()
     if not alert_id.isdigit():
         raise ValidationError("alert_id must be an alert number", field="alert_id")
-    with app_state(request).db.write() as session:
+
+    def change(session: Session) -> Any:
         fields = alert_incident_fields(session, int(alert_id))
-        incident = service.open_from_alert(
+        return service.open_from_alert(
             session,
             principal,
             fields["alert_id"],
@@ -132,8 +214,11 @@ async def open_from_alert(
             fields["suggested_level"],
             fields["reasons"],
         )
-        incident_id = incident.id
-    return RedirectResponse(f"/incidents/{incident_id}?done=notice.incident_opened", 303)
+
+    return apply_then_redirect(request, change, _opened, _list_page, principal=principal)
+
+
+# --- the incident page ------------------------------------------------------------------------
 
 
 def _people(session: Session) -> dict[str, Any]:
@@ -156,9 +241,13 @@ def _proposal(request: Request) -> Any:
         return None
 
 
-@router.get("/incidents/{incident_id:int}")
-def incident_page(
-    request: Request, incident_id: int, principal: Principal = Depends(require(READ))
+def _incident_page(
+    request: Request,
+    principal: Principal,
+    incident_id: int,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
 ) -> Response:
     language = request_language(request)
     with app_state(request).db.read() as session:
@@ -183,6 +272,8 @@ def incident_page(
     return render(
         request,
         "incidents/detail.html",
+        status_code=status_code,
+        error=error,
         now=clock.now(),
         proposal=proposal,
         query=request.query_params,
@@ -203,158 +294,235 @@ def incident_page(
     )
 
 
-@router.post("/incidents/{incident_id:int}/act")
-async def act(
+def _refused(
+    request: Request,
+    *,
+    principal: Principal,
+    status_code: int,
+    error: str,
+    incident_id: int | None = None,
+    task_id: int | None = None,
+    statement_id: int | None = None,
+    action_id: int | None = None,
+) -> Response:
+    """The incident page again with the refusal's message and status (nothing was changed)."""
+    with app_state(request).db.read() as session:
+        if incident_id is None and task_id is not None:
+            incident_id = service.get_task(session, task_id).incident_id
+        if incident_id is None and statement_id is not None:
+            incident_id = service.get_statement(session, statement_id).incident_id
+        if incident_id is None and action_id is not None:
+            action = session.get(ImprovementAction, action_id)
+            incident_id = action.incident_id if action is not None else None
+    if incident_id is None or not _exists(request, incident_id):
+        return render(request, "error.html", status_code=status_code, message=error)
+    return _incident_page(request, principal, incident_id, status_code=status_code, error=error)
+
+
+def _exists(request: Request, incident_id: int) -> bool:
+    with app_state(request).db.read() as session:
+        return session.get(Incident, incident_id) is not None
+
+
+@router.get("/incidents/{incident_id:int}")
+def incident_page(
     request: Request, incident_id: int, principal: Principal = Depends(require(READ))
 ) -> Response:
-    form = await request.form()
-    action = _form_text(form, "action")
-    fields = {name: _form_text(form, name) for name in ACTION_FIELDS if form.get(name)}
-    with app_state(request).db.write() as session:
-        service.act(session, principal, incident_id, action, fields)
-    return _back(incident_id)
+    return _incident_page(request, principal, incident_id)
+
+
+@router.post("/incidents/{incident_id:int}/act")
+def act(
+    request: Request,
+    incident_id: int,
+    form: Annotated[ActionForm, Form()],
+    principal: Principal = Depends(require(READ)),
+) -> Response:
+    return apply_then_redirect(
+        request,
+        lambda s: service.act(s, principal, incident_id, form.action, form.fields()),
+        _back(incident_id),
+        _refused,
+        principal=principal,
+        incident_id=incident_id,
+    )
 
 
 @router.post("/incidents/{incident_id:int}/link")
-async def link(
-    request: Request, incident_id: int, principal: Principal = Depends(require(READ))
+def link(
+    request: Request,
+    incident_id: int,
+    complaint_ids: str = Form(""),
+    principal: Principal = Depends(require(READ)),
 ) -> Response:
-    form = await request.form()
-    ids = _ids(_form_text(form, "complaint_ids"), "complaint_ids")
-    with app_state(request).db.write() as session:
-        service.link_complaints(session, principal, incident_id, ids)
-    return _back(incident_id)
+    ids = _ids(complaint_ids, "complaint_ids")
+    return apply_then_redirect(
+        request,
+        lambda s: service.link_complaints(s, principal, incident_id, ids),
+        _back(incident_id),
+        _refused,
+        principal=principal,
+        incident_id=incident_id,
+    )
 
 
 @router.post("/incidents/{incident_id:int}/contact")
-async def log_contact(
-    request: Request, incident_id: int, principal: Principal = Depends(require(READ))
+def log_contact(
+    request: Request,
+    incident_id: int,
+    case_id: str = Form(""),
+    kind: str = Form(""),
+    body: str = Form(""),
+    principal: Principal = Depends(require(READ)),
 ) -> Response:
     """Customer communication across the linked complaints, logged on the complaint case."""
     from clamor.workflow.complaints import service as complaints
 
-    form = await request.form()
-    case_id = _form_text(form, "case_id")
     if not case_id.isdigit():
         raise ValidationError("choose the complaint case", field="case_id")
-    with app_state(request).db.write() as session:
+
+    def change(session: Session) -> object:
         linked = {c.id for c in service.linked_cases(session, incident_id)}
         if int(case_id) not in linked:
             raise ValidationError("that case is not linked to this incident", field="case_id")
-        complaints.add_communication(
-            session,
-            principal,
-            int(case_id),
-            kind=_form_text(form, "kind") or "call",
-            direction="out",
-            body=_form_text(form, "body"),
+        return complaints.add_communication(
+            session, principal, int(case_id), kind=kind or "call", direction="out", body=body
         )
-    return _back(incident_id)
+
+    return apply_then_redirect(
+        request, change, _back(incident_id), _refused, principal=principal, incident_id=incident_id
+    )
 
 
 @router.post("/incidents/{incident_id:int}/instruct")
-async def instruct(
-    request: Request, incident_id: int, principal: Principal = Depends(require(READ))
+def instruct(
+    request: Request,
+    incident_id: int,
+    form: Annotated[TaskForm, Form()],
+    principal: Principal = Depends(require(READ)),
 ) -> Response:
-    form = await request.form()
-    with app_state(request).db.write() as session:
-        if form.get("playbook"):
-            service.instruct_from_playbook(
-                session, principal, incident_id, request_language(request)
-            )
-        else:
-            hours = _form_text(form, "hours")
-            try:
-                due = float(hours)
-            except ValueError:
-                raise ValidationError("hours must be a number", field="tasks[0].hours") from None
-            spec = service.TaskSpec(
-                task_type=_form_text(form, "task_type"),
-                title=_form_text(form, "title"),
-                group=_form_text(form, "group"),
-                hours=due,
-                assignee=_form_text(form, "assignee") or None,
-                detail=_form_text(form, "detail"),
-            )
-            service.instruct(session, principal, incident_id, [spec])
-    return _back(incident_id, "#tasks")
+    language = request_language(request)
+
+    def change(session: Session) -> object:
+        if form.playbook:
+            return service.instruct_from_playbook(session, principal, incident_id, language)
+        spec = service.TaskSpec(
+            task_type=form.task_type,
+            title=form.title,
+            group=form.group,
+            hours=_number(form.hours, "tasks[0].hours"),
+            assignee=form.assignee or None,
+            detail=form.detail,
+        )
+        return service.instruct(session, principal, incident_id, [spec])
+
+    return apply_then_redirect(
+        request,
+        change,
+        _back(incident_id, "#tasks"),
+        _refused,
+        principal=principal,
+        incident_id=incident_id,
+    )
 
 
 @router.post("/incidents/{incident_id:int}/support")
-async def support(
-    request: Request, incident_id: int, principal: Principal = Depends(require(READ))
+def support(
+    request: Request,
+    incident_id: int,
+    kind: str = Form(""),
+    title: str = Form(""),
+    detail: str = Form(""),
+    hours: str = Form(""),
+    principal: Principal = Depends(require(READ)),
 ) -> Response:
-    form = await request.form()
-    try:
-        hours = float(_form_text(form, "hours"))
-    except ValueError:
-        raise ValidationError("hours must be a number", field="hours") from None
-    with app_state(request).db.write() as session:
-        service.request_support(
-            session,
-            principal,
-            incident_id,
-            kind=_form_text(form, "kind"),
-            title=_form_text(form, "title"),
-            detail=_form_text(form, "detail"),
-            hours=hours,
-        )
-    return _back(incident_id, "#tasks")
+    limit = _number(hours, "hours")
+    return apply_then_redirect(
+        request,
+        lambda s: service.request_support(
+            s, principal, incident_id, kind=kind, title=title, detail=detail, hours=limit
+        ),
+        _back(incident_id, "#tasks"),
+        _refused,
+        principal=principal,
+        incident_id=incident_id,
+    )
 
 
 @router.post("/incidents/tasks/{task_id:int}/act")
-async def task_act(
-    request: Request, task_id: int, principal: Principal = Depends(require(READ))
+def task_act(
+    request: Request,
+    task_id: int,
+    action: str = Form(""),
+    result: str = Form(""),
+    reason: str = Form(""),
+    assignee_user: str = Form(""),
+    principal: Principal = Depends(require(READ)),
 ) -> Response:
-    form = await request.form()
-    fields = {n: _form_text(form, n) for n in ("result", "reason", "assignee_user") if form.get(n)}
-    with app_state(request).db.write() as session:
-        task = service.task_act(session, principal, task_id, _form_text(form, "action"), fields)
-        incident_id = task.incident_id
-    return _back(incident_id, "#tasks")
+    given = {"result": result, "reason": reason, "assignee_user": assignee_user}
+    fields = {name: value for name, value in given.items() if value}
+    return apply_then_redirect(
+        request,
+        lambda s: service.task_act(s, principal, task_id, action, fields),
+        lambda task: _back(task.incident_id, "#tasks"),
+        _refused,
+        principal=principal,
+        task_id=task_id,
+    )
 
 
 @router.post("/incidents/{incident_id:int}/statements")
-async def draft_statement(
-    request: Request, incident_id: int, principal: Principal = Depends(require(READ))
+def draft_statement(
+    request: Request,
+    incident_id: int,
+    title: str = Form(""),
+    text: str = Form(""),
+    principal: Principal = Depends(require(READ)),
 ) -> Response:
-    form = await request.form()
-    with app_state(request).db.write() as session:
-        service.draft_statement(
-            session,
-            principal,
-            incident_id,
-            title=_form_text(form, "title"),
-            text=_form_text(form, "text"),
-        )
-    return _back(incident_id, "#statements")
+    return apply_then_redirect(
+        request,
+        lambda s: service.draft_statement(s, principal, incident_id, title=title, text=text),
+        _back(incident_id, "#statements"),
+        _refused,
+        principal=principal,
+        incident_id=incident_id,
+    )
 
 
 @router.post("/incidents/statements/{statement_id:int}/edit")
-async def edit_statement(
-    request: Request, statement_id: int, principal: Principal = Depends(require(READ))
+def edit_statement(
+    request: Request,
+    statement_id: int,
+    text: str = Form(""),
+    principal: Principal = Depends(require(READ)),
 ) -> Response:
-    form = await request.form()
-    with app_state(request).db.write() as session:
-        statement = service.edit_statement(
-            session, principal, statement_id, _form_text(form, "text")
-        )
-        incident_id = statement.incident_id
-    return _back(incident_id, "#statements")
+    return apply_then_redirect(
+        request,
+        lambda s: service.edit_statement(s, principal, statement_id, text),
+        lambda statement: _back(statement.incident_id, "#statements"),
+        _refused,
+        principal=principal,
+        statement_id=statement_id,
+    )
 
 
 @router.post("/incidents/statements/{statement_id:int}/act")
-async def statement_act(
-    request: Request, statement_id: int, principal: Principal = Depends(require(READ))
+def statement_act(
+    request: Request,
+    statement_id: int,
+    action: str = Form(""),
+    comments: str = Form(""),
+    principal: Principal = Depends(require(READ)),
 ) -> Response:
-    form = await request.form()
-    fields = {"comments": _form_text(form, "comments")} if form.get("comments") else {}
-    with app_state(request).db.write() as session:
-        statement = service.statement_act(
-            session, principal, statement_id, _form_text(form, "action"), fields
-        )
-        incident_id = statement.incident_id
-    return _back(incident_id, "#statements")
+    fields = {"comments": comments} if comments else {}
+    return apply_then_redirect(
+        request,
+        lambda s: service.statement_act(s, principal, statement_id, action, fields),
+        lambda statement: _back(statement.incident_id, "#statements"),
+        _refused,
+        principal=principal,
+        statement_id=statement_id,
+    )
 
 
 @router.get("/incidents/statements/{statement_id:int}/diff")
@@ -374,55 +542,67 @@ def statement_diff(
 
 
 @router.post("/incidents/{incident_id:int}/review")
-async def save_review(
-    request: Request, incident_id: int, principal: Principal = Depends(require(READ))
+def save_review(
+    request: Request,
+    incident_id: int,
+    form: Annotated[ReviewForm, Form()],
+    principal: Principal = Depends(require(READ)),
 ) -> Response:
-    form = await request.form()
-    with app_state(request).db.write() as session:
-        service.save_review(
-            session,
+    return apply_then_redirect(
+        request,
+        lambda s: service.save_review(
+            s,
             principal,
             incident_id,
-            summary=_form_text(form, "summary"),
-            causes=_form_text(form, "causes"),
-            improvements=_form_text(form, "improvements"),
-        )
-    return _back(incident_id, "#review")
+            summary=form.summary,
+            causes=form.causes,
+            improvements=form.improvements,
+        ),
+        _back(incident_id, "#review"),
+        _refused,
+        principal=principal,
+        incident_id=incident_id,
+    )
 
 
 @router.post("/incidents/{incident_id:int}/improvements")
-async def add_improvement(
-    request: Request, incident_id: int, principal: Principal = Depends(require(READ))
+def add_improvement(
+    request: Request,
+    incident_id: int,
+    form: Annotated[ImprovementForm, Form()],
+    principal: Principal = Depends(require(READ)),
 ) -> Response:
-    form = await request.form()
-    with app_state(request).db.write() as session:
-        service.add_improvement(
-            session,
-            principal,
-            incident_id,
-            text=_form_text(form, "text"),
-            owner=_form_text(form, "owner"),
-            due_on=_form_text(form, "due_on"),
-        )
-    return _back(incident_id, "#review")
+    return apply_then_redirect(
+        request,
+        lambda s: service.add_improvement(
+            s, principal, incident_id, text=form.text, owner=form.owner, due_on=form.due_on
+        ),
+        _back(incident_id, "#review"),
+        _refused,
+        principal=principal,
+        incident_id=incident_id,
+    )
 
 
 @router.post("/incidents/improvements/{action_id:int}/done")
 def improvement_done(
     request: Request, action_id: int, principal: Principal = Depends(require(READ))
 ) -> Response:
-    with app_state(request).db.write() as session:
-        action = service.complete_improvement(session, principal, action_id)
-        incident_id = action.incident_id
-    return _back(incident_id, "#review")
+    return apply_then_redirect(
+        request,
+        lambda s: service.complete_improvement(s, principal, action_id),
+        lambda action: _back(action.incident_id, "#review"),
+        _refused,
+        principal=principal,
+        action_id=action_id,
+    )
 
 
 # --- playbooks ----------------------------------------------------------------------------------
 
 
-@router.get("/incidents/playbooks")
-def playbooks_page(
-    request: Request, principal: Principal = Depends(require("settings.manage"))
+def _playbooks_page(
+    request: Request, *, status_code: int = 200, error: str | None = None, source: str = ""
 ) -> Response:
     with app_state(request).db.read() as session:
         stored = service.stored_playbooks(session)
@@ -431,6 +611,9 @@ def playbooks_page(
     return render(
         request,
         "incidents/playbooks.html",
+        status_code=status_code,
+        error=error,
+        source=source,
         stored=stored,
         effective=effective,
         example=example,
@@ -438,12 +621,14 @@ def playbooks_page(
     )
 
 
-@router.post("/incidents/playbooks")
-async def save_playbook(
+@router.get("/incidents/playbooks")
+def playbooks_page(
     request: Request, principal: Principal = Depends(require("settings.manage"))
 ) -> Response:
-    form = await request.form()
-    source = _form_text(form, "data")
+    return _playbooks_page(request)
+
+
+def _playbook_data(source: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(source) if source.strip() else None
     except yaml.YAMLError as error:
@@ -452,15 +637,31 @@ async def save_playbook(
         ) from None
     if not isinstance(data, dict):
         raise ValidationError("a playbook is a mapping with name and tasks", field="data")
-    with app_state(request).db.write() as session:
-        service.save_playbook(session, principal, data)
-    return RedirectResponse("/incidents/playbooks?done=notice.playbook_saved", status_code=303)
+    return data
+
+
+@router.post("/incidents/playbooks")
+def save_playbook(
+    request: Request,
+    data: str = Form(""),
+    principal: Principal = Depends(require("settings.manage")),
+) -> Response:
+    return apply_then_redirect(
+        request,
+        lambda s: service.save_playbook(s, principal, _playbook_data(data)),
+        "/incidents/playbooks?done=notice.playbook_saved",
+        _playbooks_page,
+        source=data,
+    )
 
 
 @router.post("/incidents/playbooks/{playbook_id:int}/delete")
 def delete_playbook(
     request: Request, playbook_id: int, principal: Principal = Depends(require("settings.manage"))
 ) -> Response:
-    with app_state(request).db.write() as session:
-        service.delete_playbook(session, principal, playbook_id)
-    return RedirectResponse("/incidents/playbooks?done=notice.playbook_saved", status_code=303)
+    return apply_then_redirect(
+        request,
+        lambda s: service.delete_playbook(s, principal, playbook_id),
+        "/incidents/playbooks?done=notice.playbook_saved",
+        _playbooks_page,
+    )

@@ -28,11 +28,12 @@ from clamor.core.errors import (
     PermissionDenied,
     ValidationError,
 )
-from clamor.core.principal import Principal
+from clamor.core.principal import SYSTEM, Principal
 from clamor.notify.models import Outbox
 from clamor.org.models import Group, Membership, Person
 from clamor.workflow.calendar import BusinessCalendar
 from clamor.workflow.complaints.models import Communication, ComplaintCase
+from clamor.workflow.incidents import metrics as metric_rules
 from clamor.workflow.incidents import statements as statement_rules
 from clamor.workflow.incidents import tasks as task_rules
 from clamor.workflow.incidents.assessment import (
@@ -935,7 +936,7 @@ def remind_due_soon(session: Session, now: datetime | None = None) -> int:
 
 def escalate_overdue(session: Session, now: datetime | None = None) -> int:
     """Tasks past their deadline: the group's leader is told once per task (outbox), and the
-    task is marked escalated. Returns how many were escalated."""
+    task is marked escalated (audited as the system). Returns how many were escalated."""
     now = now or clock.now()
     overdue = session.scalars(
         select(IncidentTask).where(
@@ -948,6 +949,13 @@ def escalate_overdue(session: Session, now: datetime | None = None) -> int:
         group = session.get(Group, task.group_id)
         incident = get(session, task.incident_id)
         task.escalated_at = now
+        _record(
+            session,
+            SYSTEM,
+            incident,
+            "task.escalated",
+            after={"task": task.id, "due_at": task.due_at.isoformat(), "to": "group leader"},
+        )
         _notify(
             session,
             f"group:{group.key if group else task.group_id}:leader",
@@ -1401,47 +1409,70 @@ def record(session: Session, incident_id: int, now: datetime | None = None) -> R
 
 # --- metrics ----------------------------------------------------------------------------------
 
-METRIC_STEPS = ("report", "assess", "instruct", "first_statement", "resolve", "close")
-
-
-def _hours(start: datetime | None, end: datetime | None) -> float | None:
-    if start is None or end is None:
-        return None
-    return (end - start).total_seconds() / 3600
-
-
-@dataclass(frozen=True)
-class MetricRow:
-    level: str
-    category: str
-    incidents: int
-    hours: dict[str, float | None]  # mean wall-clock hours per step, None where none reached
+METRIC_STEPS = metric_rules.STEPS
+MetricRow = metric_rules.MetricRow
 
 
 def metrics(session: Session, *, drills: bool = False) -> list[MetricRow]:
     """Mean time to report (from opening), and to assess, instruct, first statement, resolve
-    and close (from the report), per level and category. Drills are kept apart."""
-    rows: dict[tuple[str, str], list[Incident]] = {}
-    for incident in session.scalars(select(Incident).where(Incident.is_drill.is_(drills))):
-        rows.setdefault((incident.level or "—", incident.category), []).append(incident)
-    result = []
-    for (level, category), incidents in sorted(rows.items()):
-        hours: dict[str, float | None] = {}
-        for step in METRIC_STEPS:
-            values = [h for h in (_step_hours(i, step) for i in incidents) if h is not None]
-            hours[step] = round(sum(values) / len(values), 2) if values else None
-        result.append(MetricRow(level, category, len(incidents), hours))
-    return result
+    and close (from the report), per level and category (`metrics.summarise`). Drills are
+    kept apart."""
+    incidents = session.scalars(select(Incident).where(Incident.is_drill.is_(drills)))
+    return metric_rules.summarise(incidents, drills=drills)
 
 
-def _step_hours(incident: Incident, step: str) -> float | None:
-    if step == "report":
-        return _hours(incident.opened_at, incident.reported_at)
-    end = {
-        "assess": incident.assessed_at,
-        "instruct": incident.instructed_at,
-        "first_statement": incident.first_statement_at,
-        "resolve": incident.resolved_at,
-        "close": incident.closed_at,
-    }[step]
-    return _hours(incident.reported_at, end)
+def quarterly_summary(
+    session: Session, quarter: metric_rules.Quarter
+) -> metric_rules.QuarterlySummary:
+    """The quarter's figures (incidents opened in it; drills only counted as left out)."""
+    start, end = quarter.bounds()
+    incidents = list(
+        session.scalars(
+            select(Incident).where(Incident.opened_at >= start, Incident.opened_at < end)
+        )
+    )
+    states = {i.id: i.state for i in incidents}
+    return metric_rules.quarterly(incidents, quarter, states)
+
+
+# --- the leadership group's panel --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LeadershipPanel:
+    """What levels I–II put in front of the leadership group (plan §3, §4.2)."""
+
+    watch: list[Incident]  # open level I–II incidents
+    reviews: list[tuple[ReviewReport, Incident]]  # review reports awaiting acceptance
+    statements: list[tuple[Statement, Incident]]  # awaiting the GM's approval (levels I–II)
+    overdue: list[tuple[IncidentTask, Incident]]  # open tasks past their deadline
+
+
+def leadership_panel(session: Session, now: datetime | None = None) -> LeadershipPanel:
+    now = now or clock.now()
+    real = Incident.is_drill.is_(False)
+    major = Incident.level.in_((Level.I.value, Level.II.value))
+    reviews = session.execute(
+        select(ReviewReport, Incident)
+        .join(Incident, Incident.id == ReviewReport.incident_id)
+        .where(real, ReviewReport.state == "submitted")
+        .order_by(ReviewReport.submitted_at, ReviewReport.id)
+    ).all()
+    statements = session.execute(
+        select(Statement, Incident)
+        .join(Incident, Incident.id == Statement.incident_id)
+        .where(real, major, Statement.state == StatementState.PENDING_APPROVAL.value)
+        .order_by(Statement.updated_at, Statement.id)
+    ).all()
+    overdue = session.execute(
+        select(IncidentTask, Incident)
+        .join(Incident, Incident.id == IncidentTask.incident_id)
+        .where(real, IncidentTask.state.in_(OPEN_TASK_STATES), IncidentTask.due_at < now)
+        .order_by(IncidentTask.due_at, IncidentTask.id)
+    ).all()
+    return LeadershipPanel(
+        watch=leadership_watch(session),
+        reviews=[(r, i) for r, i in reviews],
+        statements=[(st, i) for st, i in statements],
+        overdue=[(t, i) for t, i in overdue],
+    )

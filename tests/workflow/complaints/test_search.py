@@ -1,0 +1,140 @@
+"""The complaint search index: terms (CJK bigrams, Latin words), query semantics, and the
+postings kept in step with the cases — the same answers on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from clamor.core.principal import Principal
+from clamor.storage.database import Database
+from clamor.workflow.complaints import search, service
+from clamor.workflow.complaints.inbox import InboxFilter, list_cases
+from clamor.workflow.complaints.models import SearchTerm
+from tests.workflow.complaints.conftest import complaint, submit
+
+# --- pure -------------------------------------------------------------------------------------
+
+
+def test_terms_are_cjk_bigrams_and_folded_latin_words() -> None:
+    assert search.terms_of("退款流程") == {"退款", "款流", "流程"}
+    assert search.terms_of("ＲＥＦＵＮＤ now, iPhone退款!") == {"refund", "now", "iphone", "退款"}
+    assert search.terms_of("我 要") == set()  # single characters are not indexed
+    assert search.terms_of("x" * 40) == {"x" * 32}
+
+
+def test_query_terms_are_and_and_latin_words_are_whole_words() -> None:
+    terms = search.parse_query("退款  Refund")
+    assert [t.text for t in terms] == ["退款", "refund"]
+    assert search.matches(terms, "", "I want a REFUND, 退款!")
+    assert not search.matches(terms, "", "I want a refund")  # both terms must match
+    assert not search.matches(search.parse_query("refund"), "", "refunds pending")
+    # Bigrams in the index are only candidates: the whole term must occur.
+    assert not search.matches(search.parse_query("退款流程"), "", "退款太慢，流程太复杂，款流")
+
+
+def test_too_many_query_terms_name_the_field() -> None:
+    import pytest
+
+    from clamor.core.errors import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        search.parse_query(" ".join(f"w{i}" for i in range(search.MAX_QUERY_TERMS + 1)))
+    assert caught.value.field == "search"
+
+
+# --- on both databases ------------------------------------------------------------------------
+
+TEXTS = [
+    "申请退款一个月了还没到账",  # 0
+    "楼下商铺噪音扰民，晚上睡不着",  # 1
+    "I asked for a refund twice, no answer",  # 2
+    "退款流程太复杂了",  # 3
+    "退款太慢，流程也复杂",  # 4 (退款 and 流程, not 退款流程)
+    "The refunds page is broken",  # 5
+    "噪声很大",  # 6
+]
+
+
+def seed(db: Database, actor: Principal) -> list[int]:
+    results = submit(db, actor, *(complaint(f"s{i}", t) for i, t in enumerate(TEXTS)))
+    return [r.case.id for r in results]
+
+
+def found(db: Database, query: str, **filters) -> list[int]:
+    with db.read() as session:
+        cases, _ = list_cases(session, InboxFilter(search=query, **filters))
+    return [c.id for c in cases]
+
+
+def test_search_semantics(db: Database, people) -> None:
+    ids = seed(db, people["cs_rep"])
+    assert found(db, "退款") == [ids[4], ids[3], ids[0]]
+    assert found(db, "噪音") == [ids[1]]
+    assert found(db, "退款流程") == [ids[3]]  # ids[4] has every bigram but not the word
+    assert found(db, "退款 流程") == [ids[4], ids[3]]  # AND of two terms
+    assert found(db, "REFUND") == [ids[2]]  # a whole word, case-folded
+    assert found(db, "噪") == [ids[6], ids[1]]  # one character: a scan
+    assert found(db, "噪 晚上") == [ids[1]]
+    assert found(db, "nothing-like-this") == []
+    assert found(db, "退款", status="received") == [ids[4], ids[3], ids[0]]
+    assert found(db, "退款", status="closed") == []
+
+
+def test_search_pages_by_keyset(db: Database, people) -> None:
+    ids = seed(db, people["cs_rep"])
+    with db.read() as session:
+        first, after = list_cases(session, InboxFilter(search="退款"), limit=2)
+        rest, end = list_cases(session, InboxFilter(search="退款", before_id=after), limit=2)
+    assert [c.id for c in first] == [ids[4], ids[3]] and after == ids[3]
+    assert [c.id for c in rest] == [ids[0]] and end is None
+
+
+def test_many_candidates_failing_the_exact_check(db: Database, people) -> None:
+    decoys = [complaint(f"d{i}", f"退款慢{i}，流程乱") for i in range(120)]
+    (real,) = submit(db, people["cs_rep"], complaint("real", "退款流程不清楚"))
+    submit(db, people["cs_rep"], *decoys)
+    with db.read() as session:
+        cases, after = list_cases(session, InboxFilter(search="退款流程"), limit=5)
+    assert [c.id for c in cases] == [real.case.id] and after is None
+
+
+def _postings(db: Database, term: str) -> int:
+    with db.read() as session:
+        return session.scalar(
+            select(func.count()).select_from(SearchTerm).where(SearchTerm.term == term)
+        )
+
+
+def test_erasure_takes_the_complainants_words_out_of_the_index(db: Database, people) -> None:
+    (result,) = submit(
+        db,
+        people["cs_rep"],
+        complaint("e", "我的电话13812345678，邮箱 wang@example.com 被泄露", phone="13812345678"),
+    )
+    assert found(db, "13812345678") == [result.case.id]
+    assert _postings(db, "13812345678") == 1
+    with db.write() as session:
+        service.erase_complainant(
+            session, people["cs_manager"], result.case.complainant_id, "the complainant asked"
+        )
+    assert _postings(db, "13812345678") == 0 and _postings(db, "wang") == 0
+    assert found(db, "13812345678") == [] and found(db, "wang") == []
+    assert found(db, "泄露") == [result.case.id]  # the rest of the text stays findable
+
+
+def test_merged_cases_stay_findable_by_their_words(db: Database, people) -> None:
+    ids = seed(db, people["cs_rep"])
+    manager = people["cs_manager"]
+    with db.write() as session:
+        service.act(session, manager, ids[6], "merge", {"target_case": str(ids[1])})
+    assert found(db, "噪声") == [ids[6]] and found(db, "噪音") == [ids[1]]
+
+
+def test_rebuild_gives_the_postings_written_on_intake(db: Database, people) -> None:
+    seed(db, people["cs_rep"])
+    with db.read() as session:
+        written = set(session.execute(select(SearchTerm.term, SearchTerm.case_id)).all())
+    with db.write() as session:
+        search.rebuild(session)
+    with db.read() as session:
+        assert set(session.execute(select(SearchTerm.term, SearchTerm.case_id)).all()) == written
