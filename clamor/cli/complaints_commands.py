@@ -89,6 +89,22 @@ def sweep_sla(
     )
 
 
+@complaints_app.command("reindex")
+def reindex(
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", show_default=False)] = None,
+) -> None:
+    """Rebuild the complaint search index from the stored cases (one transaction)."""
+    from clamor.cli.main import _database
+    from clamor.core.config import load_settings
+    from clamor.workflow.complaints import search
+
+    db = _database(load_settings(data_dir))
+    with db.write() as session:
+        rows = search.rebuild(session)
+    db.dispose()
+    typer.echo(f"search index rebuilt: {rows} postings")
+
+
 def start_smtp(settings: Settings, application: Any, host: str, port: int | None) -> Any:
     """Start the complaint mail receiver beside the web app (`serve --smtp-port`)."""
     if port is None:

@@ -134,9 +134,7 @@ def plan(session: Session, now: datetime | None = None, limit: int = 500) -> int
         # Claim the row first (exactly one row changed): two workers planning at once never
         # both expand it; the loser skips it.
         claimed = session.execute(
-            update(Outbox)
-            .where(Outbox.id == row.id, Outbox.state == PENDING)
-            .values(state=PLANNED)
+            update(Outbox).where(Outbox.id == row.id, Outbox.state == PENDING).values(state=PLANNED)
         ).rowcount
         if claimed != 1:
             continue

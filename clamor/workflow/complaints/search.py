@@ -123,8 +123,8 @@ def _insert(session: Session, pairs: list[tuple[str, int]]) -> None:
     connection = session.connection()
     columns = f"{SearchTerm.__tablename__} (term, case_id)"
     if connection.dialect.name == "postgresql":
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {columns} FROM STDIN") as copy:
+        raw = connection.connection.dbapi_connection  # psycopg 3, in this transaction
+        with raw.cursor() as cursor, cursor.copy(f"COPY {columns} FROM STDIN") as copy:  # type: ignore[union-attr]
             for pair in pairs:
                 copy.write_row(pair)
         return

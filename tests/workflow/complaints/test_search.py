@@ -138,3 +138,23 @@ def test_rebuild_gives_the_postings_written_on_intake(db: Database, people) -> N
         search.rebuild(session)
     with db.read() as session:
         assert set(session.execute(select(SearchTerm.term, SearchTerm.case_id)).all()) == written
+
+
+def test_the_migration_indexes_cases_stored_before_it(db: Database, people) -> None:
+    import importlib
+
+    from alembic import command
+
+    from clamor.migrations import alembic_config, upgrade
+
+    migration = importlib.import_module("clamor.migrations.versions.0008_complaint_search")
+    seed(db, people["cs_rep"])
+    with db.read() as session:
+        written = set(session.execute(select(SearchTerm.term, SearchTerm.case_id)).all())
+    try:
+        command.downgrade(alembic_config(db.engine), migration.down_revision)
+    finally:
+        upgrade(db.engine)
+    with db.read() as session:
+        assert set(session.execute(select(SearchTerm.term, SearchTerm.case_id)).all()) == written
+    assert found(db, "噪音") == [found(db, "扰民")[0]]
