@@ -52,7 +52,7 @@ def classify(
     if len(vector.ids) == 0:
         return NO_SIGNAL
     probs = model.probabilities(model.decision(vector))
-    scores = {c: float(p) for c, p in zip(model.classes, probs, strict=True)}
+    scores = dict(zip(model.classes, probs.tolist(), strict=True))
     scores = {c: scores.get(c, 0.0) for c in CATEGORIES}
     label = max(scores, key=scores.__getitem__)
     reasons: tuple[Evidence, ...] = ()

@@ -143,6 +143,11 @@ def wants(config: FeatureConfig, kind: int) -> bool:
     raise ValueError(f"unknown feature kind {kind}")
 
 
+@functools.lru_cache(maxsize=256)
+def _wanted_kinds(config: FeatureConfig, kinds: tuple[int, ...]) -> tuple[bool, ...]:
+    return tuple(wants(config, kind) for kind in kinds)
+
+
 @functools.lru_cache(maxsize=64)
 def _union(configs: tuple[FeatureConfig, ...]) -> FeatureConfig | None:
     """The config that reads every feature any of `configs` reads (None: no such config)."""
@@ -165,7 +170,8 @@ def _union(configs: tuple[FeatureConfig, ...]) -> FeatureConfig | None:
 def _select(mixed: _Mixed, config: FeatureConfig, bits: int) -> Hashed:
     """The Hashed of `config` out of features hashed for a config that reads at least as much."""
     mask = np.uint64((1 << bits) - 1)
-    chosen = [(kind, start, end) for kind, start, end in mixed.segments if wants(config, kind)]
+    wanted = _wanted_kinds(config, tuple(kind for kind, _, _ in mixed.segments))
+    chosen = [segment for segment, keep in zip(mixed.segments, wanted, strict=True) if keep]
     if not chosen:
         return Hashed(_EMPTY, ())
     if len(chosen) == len(mixed.segments):
@@ -259,7 +265,9 @@ def _mix(text: str, config: FeatureConfig) -> _Mixed:
 # gather puts each text's features in the order hash_features gives them.
 
 
-def hash_batch(texts: Sequence[str], wanted: Sequence[tuple[FeatureConfig, int]]) -> list[list[Hashed]]:
+def hash_batch(
+    texts: Sequence[str], wanted: Sequence[tuple[FeatureConfig, int]]
+) -> list[list[Hashed]]:
     """`[hash_features_many(text, wanted) for text in texts]`, with whole-batch numpy calls."""
     union = _union(tuple(config for config, _ in wanted))
     if union is None or not texts:
@@ -289,7 +297,9 @@ def hash_batch(texts: Sequence[str], wanted: Sequence[tuple[FeatureConfig, int]]
     if union.words:
         per_text_tokens = [tuple(_WORD_RE.findall(text)) for text in texts]
         if union.word_bigrams:
-            per_text_bigrams = [tuple(map(" ".join, itertools.pairwise(t))) for t in per_text_tokens]
+            per_text_bigrams = [
+                tuple(map(" ".join, itertools.pairwise(t))) for t in per_text_tokens
+            ]
         for kind, groups in ((WORD, per_text_tokens), (BIGRAM, per_text_bigrams)):
             items = list(itertools.chain.from_iterable(groups))
             if items:
@@ -318,7 +328,9 @@ def hash_batch(texts: Sequence[str], wanted: Sequence[tuple[FeatureConfig, int]]
     for config, bits in wanted:
         chosen = [kind for kind in kinds if wants(config, kind)]
         # (texts × kinds) matrices of where each text's segment of each kind starts, and its size.
-        first = np.array([bases[k] + by_kind[k][1] for k in chosen], np.int64).T.reshape(len(texts), -1)
+        first = np.array([bases[k] + by_kind[k][1] for k in chosen], np.int64).T.reshape(
+            len(texts), -1
+        )
         count = np.array([by_kind[k][2] for k in chosen], np.int64).T.reshape(len(texts), -1)
         flat_count = count.ravel()
         ends = np.cumsum(flat_count)

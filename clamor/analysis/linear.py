@@ -35,8 +35,8 @@ class Vector:
     ids: np.ndarray  # distinct buckets with a weight
     values: np.ndarray  # their L2-normalised tf-idf
     first: np.ndarray  # for each id, the index of one feature in `hashed` that hit it
-    # The model's weight rows for `ids` (contiguous, as `coef[ids]`), gathered while the cache
-    # lines were warm from the idf lookup; None when built by hand.
+    # The model's weight rows for `ids`, as `coef[ids]` gives them (contiguous), gathered
+    # once for decision and contributions; None when built by hand.
     weights: np.ndarray | None = None
 
 
@@ -49,7 +49,11 @@ def unique_first_counts(
     the same order — ties broken by index — in ~5 µs. `below`: a bound the caller knows the
     values are under (hash buckets are below 2^bits), which saves checking."""
     known_small = below is not None and below <= 1 << 31
-    if len(values) and not known_small and not 0 <= int(values.min()) <= int(values.max()) < 1 << 31:
+    if (
+        len(values)
+        and not known_small
+        and not 0 <= int(values.min()) <= int(values.max()) < 1 << 31
+    ):
         return np.unique(values, return_index=True, return_counts=True)  # outside the contract
     keys = np.sort((values << 32) | np.arange(len(values), dtype=np.int64))
     ordered = keys >> 32
@@ -60,7 +64,21 @@ def unique_first_counts(
     ends = np.empty_like(at)
     ends[:-1] = at[1:]
     ends[-1:] = len(ordered)
-    return ordered[at], keys[at] & 0xFFFFFFFF, ends - at
+    return ordered.take(at), keys.take(at) & 0xFFFFFFFF, ends - at
+
+
+def row_sums(matrix: np.ndarray) -> np.ndarray:
+    """`np.add.reduce(matrix, axis=1)` for a C-ordered (k, c) float32 matrix, bit for bit: numpy
+    adds the columns one after the other (column 0, then += column 1 …), and so does this — in
+    c - 1 whole-column additions instead of a buffered reduction that costs ~10 µs when c is 3
+    or 5 (tests/analysis/test_fast_paths.py checks the equality). From 8 columns on numpy sums
+    pairwise, so those go to numpy."""
+    if matrix.ndim != 2 or not 2 <= matrix.shape[1] < 8:
+        return np.add.reduce(matrix, axis=1)
+    total = matrix[:, 0] + matrix[:, 1]
+    for column in range(2, matrix.shape[1]):
+        total += matrix[:, column]
+    return total
 
 
 # Batch keys pack (text, bucket, feature index) into one int64: 20 bits for the index (a text's
@@ -83,25 +101,10 @@ class LinearTextModel:
         temperature: float = 1.0,
         version: str = "",
     ) -> None:
-        # One row per bucket: idf, then the weight of each class. Scoring looks up the idf of
-        # every feature and then the weights of the known ones: with both in one row the second
-        # lookup finds the row already in cache (the tables are 8–16 MB, far bigger than L2).
-        coef = np.asarray(coef, np.float32)
-        coef = coef.reshape(len(coef), -1)
-        table = idf.base if isinstance(idf, np.ndarray) else None
-        if not (
-            isinstance(table, np.ndarray)
-            and table is getattr(coef, "base", None)
-            and table.dtype == np.float32
-            and table.shape == (len(coef), 1 + coef.shape[1])
-            and np.shares_memory(table[:, 0], idf)
-        ):
-            table = np.empty((len(coef), 1 + coef.shape[1]), np.float32)
-            table[:, 0] = idf
-            table[:, 1:] = coef
-        self._table = table
-        self.idf = self._table[:, 0]  # (2^bits,); 0 for buckets the model does not use
-        self.coef = self._table[:, 1:]  # (2^bits, n_classes); binary: one column
+        # C order (as loaded from a file; training may hand a transposed array): row gathers
+        # with take() copy whole rows.
+        self.idf = np.array(idf, np.float32, order="C")  # (2^bits,); 0: bucket not used
+        self.coef = np.array(coef, np.float32, order="C")  # (2^bits, n_classes); binary: 1 col
         self.intercept = intercept.astype(np.float32)
         self.classes = classes
         self.config = config
@@ -134,13 +137,13 @@ class LinearTextModel:
         with np.load(path, allow_pickle=False) as data:
             bits = int(data["bits"][0])
             used = data["buckets"]
-            # Built straight into the one-row-per-bucket table the model keeps (see __init__).
-            table = np.zeros((1 << bits, 1 + data["coef"].shape[1]), np.float32)
-            table[used, 0] = data["idf"]
-            table[used, 1:] = data["coef"]
+            idf = np.zeros(1 << bits, np.float32)
+            idf[used] = data["idf"]
+            coef = np.zeros((1 << bits, data["coef"].shape[1]), np.float32)
+            coef[used] = data["coef"]
             return cls(
-                idf=table[:, 0],
-                coef=table[:, 1:],
+                idf=idf,
+                coef=coef,
                 intercept=data["intercept"],
                 classes=[str(c) for c in data["classes"]],
                 config=FeatureConfig.from_list([int(v) for v in data["config"]]),
@@ -155,16 +158,16 @@ class LinearTextModel:
 
     def vectorize_hashed(self, hashed: Hashed) -> Vector:
         buckets = hashed.buckets
-        idf_all = self.idf[buckets]
+        idf_all = self.idf.take(buckets)
         known = (idf_all > 0).nonzero()[0]
         if known.size == 0:
             empty = np.empty(0, np.int64)
             return Vector(hashed, empty, np.empty(0, np.float32), empty)
-        ids, first, counts = unique_first_counts(buckets[known], 1 << self.bits)
-        first = known[first]
-        values = (1.0 + np.log(counts.astype(np.float32))) * idf_all[first]
+        ids, first, counts = unique_first_counts(buckets.take(known), 1 << self.bits)
+        first = known.take(first)
+        values = (1.0 + np.log(counts.astype(np.float32))) * idf_all.take(first)
         norm = math.sqrt(float(values @ values))
-        return Vector(hashed, ids, values / norm, first, self._table[ids, 1:])
+        return Vector(hashed, ids, values / norm, first, self._weight_rows(ids))
 
     def vectorize_many(self, hasheds: Sequence[Hashed]) -> list[Vector]:
         """`[self.vectorize_hashed(h) for h in hasheds]`: one sort for the whole batch instead of
@@ -178,8 +181,10 @@ class LinearTextModel:
         counts_per_text = np.array(sizes, np.int64)
         text_starts = np.cumsum(counts_per_text) - counts_per_text
         rows = np.repeat(np.arange(len(hasheds), dtype=np.int64), counts_per_text)
-        positions = np.arange(len(buckets), dtype=np.int64) - np.repeat(text_starts, counts_per_text)
-        known = (self.idf[buckets] > 0).nonzero()[0]
+        positions = np.arange(len(buckets), dtype=np.int64) - np.repeat(
+            text_starts, counts_per_text
+        )
+        known = (self.idf.take(buckets) > 0).nonzero()[0]
         shift = self.bits + _POSITION_BITS
         keys = np.sort(
             (rows[known] << shift) | (buckets[known] << _POSITION_BITS) | positions[known]
@@ -194,8 +199,8 @@ class LinearTextModel:
         ends[-1:] = len(groups)
         ids = groups[at] & ((1 << self.bits) - 1)
         first = keys[at] & ((1 << _POSITION_BITS) - 1)
-        values = (1.0 + np.log((ends - at).astype(np.float32))) * self.idf[ids]
-        weights = self._table[ids, 1:]
+        values = (1.0 + np.log((ends - at).astype(np.float32))) * self.idf.take(ids)
+        weights = self._weight_rows(ids)
         bounds = np.searchsorted(groups[at] >> self.bits, np.arange(len(hasheds) + 1)).tolist()
         out = []
         empty = np.empty(0, np.int64)
@@ -215,18 +220,24 @@ class LinearTextModel:
         return vector.values @ self._weights(vector) + self.intercept
 
     def _weights(self, vector: Vector) -> np.ndarray:
-        # Contiguous (k, n_classes) rows, exactly what `coef[ids]` gives: same numbers, same
-        # BLAS call, so the same decision to the last bit.
-        return self.coef[vector.ids] if vector.weights is None else vector.weights
+        return self._weight_rows(vector.ids) if vector.weights is None else vector.weights
+
+    def _weight_rows(self, ids: np.ndarray) -> np.ndarray:
+        # `coef[ids]` (a fresh contiguous (k, n_classes) array: same numbers, same BLAS call,
+        # the same decision to the last bit) — but take() copies whole rows, ~6× faster than
+        # fancy indexing, which walks a 2-D index iterator element by element.
+        return self.coef.take(ids, axis=0)
 
     def probabilities(self, decision: np.ndarray) -> np.ndarray:
         z = decision / self.temperature
         if len(self.classes) == 2:
             p1 = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, float(z[0])))))
             return np.array([1.0 - p1, p1])
-        z = z - z.max()
+        # np.maximum.reduce / np.add.reduce are what z.max() / e.sum() run, minus a Python
+        # wrapper each.
+        z = z - np.maximum.reduce(z)
         e = np.exp(z)
-        return e / e.sum()
+        return e / np.add.reduce(e)
 
     def predict(self, text: str) -> np.ndarray:
         """Class probabilities, in the order of `classes`."""
@@ -244,16 +255,17 @@ class LinearTextModel:
         else:
             # weights.mean(axis=1), spelled out as numpy computes it (float32 sum, then divided
             # by an intp count) without its ~5 µs of Python-side bookkeeping.
-            mean = np.add.reduce(weights, axis=1)
+            mean = row_sums(weights)
             np.true_divide(mean, np.intp(weights.shape[1]), out=mean, casting="unsafe")
             push = vector.values * (weights[:, class_index] - mean)
         # Only the strongest few matter: partition instead of sorting every feature.
         k = min(len(push), top * 4)
         best = np.argpartition(-push, k - 1)[:k] if k < len(push) else np.arange(len(push))
-        order = best[np.argsort(-push[best])]
+        order = best.take(np.argsort(-push.take(best)))
         # Plain Python numbers for the loop: indexing numpy arrays one element at a time is slow.
         chosen: list[Contribution] = []
-        for pushed, first in zip(push[order].tolist(), vector.first[order].tolist(), strict=True):
+        pushes, firsts = push.take(order).tolist(), vector.first.take(order).tolist()
+        for pushed, first in zip(pushes, firsts, strict=True):
             if pushed <= 0 or len(chosen) >= top:
                 break
             feature = vector.hashed.describe(text, first)

@@ -17,8 +17,8 @@ from clamor.analysis.category import Category
 from clamor.analysis.explain import searchable
 from clamor.analysis.features import FeatureConfig
 from clamor.analysis.hashing import Hashed, hash_batch, hash_features_many
-from clamor.analysis.linear import Vector
 from clamor.analysis.language import Language, detect
+from clamor.analysis.linear import Vector
 from clamor.analysis.normalize import (
     Normalized,
     clean_unicode,

@@ -103,7 +103,9 @@ class AlternativesGate:
         self._index_tests()
         self._cache: dict[tuple[tuple[int, int], ...], re.Pattern[str]] = {}
         self._lock = threading.Lock()
-        everything = tuple((g, a) for g, (_, alts) in enumerate(self._groups) for a in range(len(alts)))
+        everything = tuple(
+            (g, a) for g, (_, alts) in enumerate(self._groups) for a in range(len(alts))
+        )
         self.full = self._compile(everything)
         if self.full.flags & (re.IGNORECASE | re.VERBOSE):
             # An inline flag in one alternative applies to all of them: no shortcut.

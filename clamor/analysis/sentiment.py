@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from clamor.analysis.explain import Evidence, evidence
 from clamor.analysis.hashing import Hashed
-from clamor.analysis.linear import Vector, as_vector
 from clamor.analysis.language import ZH
+from clamor.analysis.linear import Vector, as_vector
 from clamor.analysis.registry import SENTIMENT_EN, SENTIMENT_ZH, get_model
 
 NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
@@ -58,7 +58,7 @@ def classify(
     if len(vector.ids) == 0:
         return NO_SIGNAL
     probs = model.probabilities(model.decision(vector))
-    by_class = {c: float(p) for c, p in zip(model.classes, probs, strict=True)}
+    by_class = dict(zip(model.classes, probs.tolist(), strict=True))
     label, distribution = _three_way(by_class)
     winner = label if label in model.classes else max(by_class, key=by_class.__getitem__)
     reasons = model.contributions(text, vector, model.classes.index(winner), top=REASONS)

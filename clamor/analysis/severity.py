@@ -73,7 +73,9 @@ _ESCALATION_RE = re.compile(
 )
 # The same regex, run over only the keywords whose letters occur in the text (see prefilter):
 # most texts contain none, and then no regex runs at all.
-_ESCALATION_GATE = AlternativesGate([(group, pattern) for group, (_, pattern) in ESCALATION.items()])
+_ESCALATION_GATE = AlternativesGate(
+    [(group, pattern) for group, (_, pattern) in ESCALATION.items()]
+)
 
 CATEGORY_WEIGHT: dict[str, float] = {
     "data_privacy": 1.0,

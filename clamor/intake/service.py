@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from clamor.core import clock
 from clamor.core.errors import ValidationError
@@ -80,9 +80,7 @@ def store_items(
     fresh = [i for i in unique if (i.source, i.external_id) not in known]
     extra = enrich(fresh) if enrich is not None and fresh else None
     inserted = _insert_ignoring_conflicts(session, fresh, extra) if fresh else set()
-    # What `enrich` gave is not read back (it can be large: an analysis is ~2 KB of JSON).
-    deferred = sorted(extra[0]) if extra else []
-    stored = _existing(session, [(i.source, i.external_id) for i in fresh], deferred)
+    stored = _existing(session, [(i.source, i.external_id) for i in fresh])
     results: list[Stored] = []
     for incoming in batch:
         key = (incoming.source, incoming.external_id)
@@ -92,16 +90,11 @@ def store_items(
     return results
 
 
-def _existing(
-    session: Session, keys: list[tuple[str, str]], deferred: Sequence[str] = ()
-) -> dict[tuple[str, str], Item]:
+def _existing(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Item]:
     found: dict[tuple[str, str], Item] = {}
-    options = [defer(getattr(Item, name)) for name in deferred]
     for start in range(0, len(keys), 500):
         chunk = keys[start : start + 500]
-        query = (
-            select(Item).where(tuple_(Item.source, Item.external_id).in_(chunk)).options(*options)
-        )
+        query = select(Item).where(tuple_(Item.source, Item.external_id).in_(chunk))
         found.update({(item.source, item.external_id): item for item in session.scalars(query)})
     return found
 

@@ -18,12 +18,14 @@ from hypothesis import strategies as st
 
 from clamor.analysis.features import _CUE_RES, FeatureConfig
 from clamor.analysis.hashing import _cue_numbers, hash_features, hash_features_many
-from clamor.analysis.language import _HAN_RE, _LATIN_RE, _ACCENT_RE, count_han, count_latin
-from clamor.analysis.linear import unique_first_counts
+from clamor.analysis.language import _ACCENT_RE, _HAN_RE, _LATIN_RE, count_han, count_latin
+from clamor.analysis.linear import row_sums, unique_first_counts
 from clamor.analysis.normalize import (
     _EMOJI_RE,
     _EMOTICON_RE,
     _MENTION_RE,
+    _PAIR_SECONDS_CCC0,
+    _PAIR_SECONDS_UNIDATA,
     _REPOST_RE,
     _SPACE_RE,
     _URL_RE,
@@ -33,8 +35,6 @@ from clamor.analysis.normalize import (
     nfkc,
     normalize_simplified,
     pair_seconds_ccc0,
-    _PAIR_SECONDS_CCC0,
-    _PAIR_SECONDS_UNIDATA,
 )
 from clamor.analysis.pii import find_pii, redact_copy
 from clamor.analysis.prefilter import AlternativesGate, required_literal, split_alternatives
@@ -101,13 +101,31 @@ def test_required_literal() -> None:
     assert required_literal("(") == ""  # not a regex: no shortcut, no error
 
 
-WORDS = ["fire", "fir", "sue", "issue", "news", "律师", "律师函", "起诉", "a", "b", " ", "15", "3.15"]
+WORDS = [
+    "fire",
+    "fir",
+    "sue",
+    "issue",
+    "news",
+    "律师",
+    "律师函",
+    "起诉",
+    "a",
+    "b",
+    " ",
+    "15",
+    "3.15",
+]
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(st.lists(st.sampled_from([*WORDS, "x", "。", "\n"]), max_size=25).map("".join))
 def test_gate_finds_the_same_matches_as_the_full_regex(text: str) -> None:
-    groups = [("g1", r"\bfire\b|律师|律师函|\bsue\b"), ("g2", r"news\w*|3\.?15|起诉|(?:a|b)+"), ("g3", "x")]
+    groups = [
+        ("g1", r"\bfire\b|律师|律师函|\bsue\b"),
+        ("g2", r"news\w*|3\.?15|起诉|(?:a|b)+"),
+        ("g3", "x"),
+    ]
     gate = AlternativesGate(groups)
     full = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in groups))
     pattern = gate.pattern_for(text)
@@ -198,7 +216,9 @@ def test_normalize_shortcuts_equal_the_plain_regex_steps(text: str) -> None:
 
 @pytest.mark.parametrize("text", SAMPLES)
 def test_counts_equal_the_regex_counts(text: str) -> None:
-    assert has_cjk(text) == any("\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf" for c in text)
+    assert has_cjk(text) == any(
+        "\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf" for c in text
+    )
     assert count_han(text) == len(_HAN_RE.findall(text))
     assert count_latin(text) == len(_LATIN_RE.findall(text)) + len(_ACCENT_RE.findall(text))
 
@@ -259,4 +279,15 @@ def test_personal_data_is_masked_in_exported_normalized_text() -> None:
         assert value not in exported
     assert "138****5678" in exported and "110101********4514" in exported
     # Full-width digits only become a phone number after normalisation: masked too.
-    assert "13812345678" not in str(analyze("手机１３８１２３４５６７８").to_dict()["normalized_text"])
+    assert "13812345678" not in str(
+        analyze("手机１３８１２３４５６７８").to_dict()["normalized_text"]
+    )
+
+
+def test_row_sums_equal_numpy_reduction() -> None:
+    rng = np.random.default_rng(9)
+    for columns in (1, 2, 3, 4, 5, 6, 7, 8, 9):
+        for rows in (0, 1, 7, 100, 5000, 20000):
+            scale = rng.choice([1e-4, 1.0, 40.0], (rows, columns))
+            matrix = (rng.standard_normal((rows, columns)) * scale).astype(np.float32)
+            assert np.array_equal(row_sums(matrix), np.add.reduce(matrix, axis=1))

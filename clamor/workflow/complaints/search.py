@@ -41,6 +41,8 @@ MAX_QUERY_TERMS = 10
 PROBES = 4
 # Postings counted per index term to find the rarest (a bound keeps a common term cheap).
 COUNT_BOUND = 20_000
+# At most this many of a long query's index terms are counted (any subset narrows correctly).
+MAX_COUNTED = 16
 
 _CJK = (
     "\u3040-\u30ff"  # hiragana, katakana
@@ -190,6 +192,6 @@ def postings_bound(session: Session, term: str) -> int:
 
 def probes(session: Session, terms: Sequence[QueryTerm]) -> list[str]:
     """The index terms to narrow by, rarest first (empty: nothing indexable, scan)."""
-    wanted = sorted({t for term in terms for t in term.index_terms})
+    wanted = sorted({t for term in terms for t in term.index_terms})[:MAX_COUNTED]
     counted = sorted((postings_bound(session, t), t) for t in wanted)
     return [t for _, t in counted[:PROBES]]
