@@ -160,8 +160,8 @@ def scaled(items: list[ItemIn], workers: int, speed: float) -> dict:
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     url = f"{POSTGRES}/{name}"
-    queue = RedisQueue(REDIS)
-    queue.redis.flushdb()
+    prefix = f"clamor-bench-{uuid.uuid4().hex[:8]}"  # other runs may share the Redis database
+    queue = RedisQueue(REDIS, prefix=prefix)
     processes: list[subprocess.Popen] = []
     db = Database(url)
     try:
@@ -170,6 +170,7 @@ def scaled(items: list[ItemIn], workers: int, speed: float) -> dict:
             **os.environ,
             "CLAMOR_DATABASE_URL": url,
             "CLAMOR_REDIS_URL": REDIS,
+            "CLAMOR_REDIS_PREFIX": prefix,
             "CLAMOR_SECRET_KEY": SECRET,
             "CLAMOR_DATA_DIR": tempfile.gettempdir(),
         }

@@ -26,9 +26,17 @@ import numpy as np
 from clamor.analysis.features import _CUE_RES, _WORD_RE, FeatureConfig
 from clamor.analysis.prefilter import AlternativesGate
 
+
+def _u64(value: int) -> np.ndarray:
+    # A 0-d array, not np.uint64(value): numpy 2 dispatches an operation with a 0-d array
+    # operand about twice as fast as one with a numpy scalar, and this module does ~30 such
+    # operations per text. Same dtype, so the same numbers.
+    return np.array(value, np.uint64)
+
+
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 _K = [
-    np.uint64(k)
+    _u64(k)
     for k in (
         0x9E3779B97F4A7C15,
         0xC2B2AE3D27D4EB4F,
@@ -38,9 +46,11 @@ _K = [
         0xC4CEB9FE1A85EC53,
     )
 ]
-_SHIFT_A = np.uint64(29)
-_SHIFT_B = np.uint64(32)
+_SHIFT_A = _u64(29)
+_SHIFT_B = _u64(32)
 GAP1, GAP2, WORD, BIGRAM, CUE = 11, 12, 21, 22, 31
+_KIND_SALT = _u64(0x100000001B3)
+_CUE_KIND = _u64(CUE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +179,7 @@ def _union(configs: tuple[FeatureConfig, ...]) -> FeatureConfig | None:
 
 def _select(mixed: _Mixed, config: FeatureConfig, bits: int) -> Hashed:
     """The Hashed of `config` out of features hashed for a config that reads at least as much."""
-    mask = np.uint64((1 << bits) - 1)
+    mask = _u64((1 << bits) - 1)
     wanted = _wanted_kinds(config, tuple(kind for kind, _, _ in mixed.segments))
     chosen = [segment for segment, keep in zip(mixed.segments, wanted, strict=True) if keep]
     if not chosen:
@@ -239,13 +249,13 @@ def _mix(text: str, config: FeatureConfig) -> _Mixed:
     if config.cues:
         cue_numbers = _cue_numbers(text)
         if cue_numbers:
-            add(CUE, np.array(cue_numbers, np.uint64) * _K[5] + np.uint64(CUE))
+            add(CUE, np.array(cue_numbers, np.uint64) * _K[5] + _CUE_KIND)
     if not states:
         return _Mixed(_EMPTY.view(np.uint64), (), (), (), ())
     # One finishing pass over all features: each segment gets its own salt, so that the same
     # state value in two kinds (a word's CRC and a trigram, say) lands in different buckets.
     kinds = np.array([kind for kind, _ in segments], np.uint64)
-    salt = np.repeat(kinds * np.uint64(0x100000001B3), salts)
+    salt = np.repeat(kinds * _KIND_SALT, salts)
     with _WRAPAROUND:  # in place: one buffer instead of one per step
         x = np.concatenate(states)
         x ^= salt
@@ -309,14 +319,14 @@ def hash_batch(
         per_text_cues = [tuple(_cue_numbers(text)) for text in texts]
         numbers = list(itertools.chain.from_iterable(per_text_cues))
         if numbers:
-            values = np.array(numbers, np.uint64) * _K[5] + np.uint64(CUE)
+            values = np.array(numbers, np.uint64) * _K[5] + _CUE_KIND
             by_kind[CUE] = (values, *_layout([len(c) for c in per_text_cues]))
     if not by_kind:
         return [[Hashed(_EMPTY, ()) for _ in wanted] for _ in texts]
     # One finishing pass over every kind's hashes, each salted with its kind (as in _mix).
     kinds = list(by_kind)
     lengths = [len(by_kind[kind][0]) for kind in kinds]
-    salt = np.repeat(np.array(kinds, np.uint64) * np.uint64(0x100000001B3), lengths)
+    salt = np.repeat(np.array(kinds, np.uint64) * _KIND_SALT, lengths)
     with _WRAPAROUND:
         x = np.concatenate([by_kind[kind][0] for kind in kinds])
         x ^= salt
@@ -337,7 +347,7 @@ def hash_batch(
         index = np.repeat(first.ravel() - (ends - flat_count), flat_count) + np.arange(
             int(ends[-1]) if len(ends) else 0
         )
-        buckets = (x[index] & np.uint64((1 << bits) - 1)).view(np.int64)
+        buckets = (x[index] & _u64((1 << bits) - 1)).view(np.int64)
         text_ends = ends.reshape(len(texts), -1)[:, -1].tolist() if chosen else [0] * len(texts)
         counts = count.tolist()
         begin = 0

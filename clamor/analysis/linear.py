@@ -40,6 +40,16 @@ class Vector:
     weights: np.ndarray | None = None
 
 
+# Constants as 0-d arrays of the dtype a Python number would be cast to here: the same results,
+# and numpy 2 dispatches a 0-d array operand faster than a Python or numpy scalar (~0.8 µs
+# against ~1.5 µs per operation, and a text takes dozens).
+_I64_32 = np.array(32, np.int64)
+_I64_LOW32 = np.array(0xFFFFFFFF, np.int64)
+_F32_ZERO = np.array(0.0, np.float32)
+_F32_ONE = np.array(1.0, np.float32)
+_F32_MINUS_ONE = np.array(-1.0, np.float32)
+
+
 def unique_first_counts(
     values: np.ndarray, below: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -55,8 +65,8 @@ def unique_first_counts(
         and not 0 <= int(values.min()) <= int(values.max()) < 1 << 31
     ):
         return np.unique(values, return_index=True, return_counts=True)  # outside the contract
-    keys = np.sort((values << 32) | np.arange(len(values), dtype=np.int64))
-    ordered = keys >> 32
+    keys = np.sort((values << _I64_32) | np.arange(len(values), dtype=np.int64))
+    ordered = keys >> _I64_32
     starts = np.empty(len(ordered), np.bool_)
     starts[:1] = True
     np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
@@ -64,7 +74,7 @@ def unique_first_counts(
     ends = np.empty_like(at)
     ends[:-1] = at[1:]
     ends[-1:] = len(ordered)
-    return ordered.take(at), keys.take(at) & 0xFFFFFFFF, ends - at
+    return ordered.take(at), keys.take(at) & _I64_LOW32, ends - at
 
 
 def row_sums(matrix: np.ndarray) -> np.ndarray:
@@ -113,6 +123,17 @@ class LinearTextModel:
         self.version = version
 
     @property
+    def temperature(self) -> float:
+        return self._temperature_value
+
+    @temperature.setter
+    def temperature(self, value: float) -> None:
+        self._temperature_value = float(value)
+        # What `decision / temperature` divides by: the float32 the Python float would be
+        # cast to, as a 0-d array (see _F32_ONE).
+        self._temperature = np.array(self._temperature_value, np.float32)
+
+    @property
     def n_features(self) -> int:
         return int(np.count_nonzero(self.idf))
 
@@ -159,13 +180,13 @@ class LinearTextModel:
     def vectorize_hashed(self, hashed: Hashed) -> Vector:
         buckets = hashed.buckets
         idf_all = self.idf.take(buckets)
-        known = (idf_all > 0).nonzero()[0]
+        known = (idf_all > _F32_ZERO).nonzero()[0]
         if known.size == 0:
             empty = np.empty(0, np.int64)
             return Vector(hashed, empty, np.empty(0, np.float32), empty)
         ids, first, counts = unique_first_counts(buckets.take(known), 1 << self.bits)
         first = known.take(first)
-        values = (1.0 + np.log(counts.astype(np.float32))) * idf_all.take(first)
+        values = (_F32_ONE + np.log(counts.astype(np.float32))) * idf_all.take(first)
         norm = math.sqrt(float(values @ values))
         return Vector(hashed, ids, values / norm, first, self._weight_rows(ids))
 
@@ -229,15 +250,15 @@ class LinearTextModel:
         return self.coef.take(ids, axis=0)
 
     def probabilities(self, decision: np.ndarray) -> np.ndarray:
-        z = decision / self.temperature
+        z = decision / self._temperature
         if len(self.classes) == 2:
             p1 = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, float(z[0])))))
             return np.array([1.0 - p1, p1])
         # np.maximum.reduce / np.add.reduce are what z.max() / e.sum() run, minus a Python
         # wrapper each.
-        z = z - np.maximum.reduce(z)
+        z = z - np.maximum.reduce(z, keepdims=True)
         e = np.exp(z)
-        return e / np.add.reduce(e)
+        return e / np.add.reduce(e, keepdims=True)
 
     def predict(self, text: str) -> np.ndarray:
         """Class probabilities, in the order of `classes`."""
@@ -251,7 +272,9 @@ class LinearTextModel:
             return []
         weights = self._weights(vector)
         if weights.shape[1] == 1:
-            push = vector.values * weights[:, 0] * (1.0 if class_index == 1 else -1.0)
+            push = (
+                vector.values * weights[:, 0] * (_F32_ONE if class_index == 1 else _F32_MINUS_ONE)
+            )
         else:
             # weights.mean(axis=1), spelled out as numpy computes it (float32 sum, then divided
             # by an intp count) without its ~5 µs of Python-side bookkeeping.

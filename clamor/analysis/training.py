@@ -145,19 +145,26 @@ def fit_temperature(logits: np.ndarray, y_idx: np.ndarray) -> float:
 def _members(x, y: np.ndarray, classes: list[str], spec: FitSpec, weight):  # type: ignore[no-untyped-def]
     """Fit each linear model of the spec and average them into one weight matrix. Each member's
     logits are first divided by their spread on (a sample of) the training rows, so that a
-    member with larger weights does not outvote the other."""
+    member with larger weights does not outvote the other.
+
+    The models are fitted on the columns (hash buckets) that occur in `x` only: that is faster,
+    and it makes NB-LR's add-one smoothing count the buckets the data use, not the empty rest of
+    the 2^bits table (which flattened the one-vs-rest ratios of the minority classes)."""
+    used = np.flatnonzero(x.getnnz(axis=0))
+    xs = x[:, used]
     fitted = []
     if spec.nblr_c is not None:
-        fitted.append(_fit_nblr(x, y, classes, spec, weight))
+        fitted.append(_fit_nblr(xs, y, classes, spec, weight))
     if spec.lr_c is not None:
-        fitted.append(_fit_lr(x, y, classes, spec, weight))
-    sample = x[: min(x.shape[0], 5000)]
+        fitted.append(_fit_lr(xs, y, classes, spec, weight))
+    sample = xs[: min(xs.shape[0], 5000)]
     coefs, intercepts = [], []
     for coef, intercept in fitted:
         spread = float(np.std(np.asarray(sample @ coef) + intercept)) if len(fitted) > 1 else 1.0
         coefs.append(coef / spread)
         intercepts.append(intercept / spread)
-    coef = np.mean(coefs, axis=0).astype(np.float32)
+    coef = np.zeros((x.shape[1], coefs[0].shape[1]), np.float32)
+    coef[used] = np.mean(coefs, axis=0)
     return coef, np.mean(intercepts, axis=0).astype(np.float32)
 
 

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
         description="Redis URL for the scaled-out work queue (Redis Streams). "
         "Default: the embedded queue in the database.",
     )
+    redis_prefix: str = Field(
+        default="clamor",
+        min_length=1,
+        description="Prefix of the queue's Redis keys: installations (or test runs) sharing one "
+        "Redis database keep apart by using different prefixes.",
+    )
     secret_key: str | None = Field(
         default=None,
         description="Key for signing and for encrypting personal data at rest. "

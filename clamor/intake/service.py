@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from clamor.core import clock
 from clamor.core.errors import ValidationError
@@ -79,8 +79,11 @@ def store_items(
     known = _existing(session, keys)
     fresh = [i for i in unique if (i.source, i.external_id) not in known]
     extra = enrich(fresh) if enrich is not None and fresh else None
-    inserted = _insert_ignoring_conflicts(session, fresh, extra) if fresh else set()
-    stored = _existing(session, [(i.source, i.external_id) for i in fresh])
+    stored = _insert_ignoring_conflicts(session, fresh, extra) if fresh else {}
+    inserted = set(stored)
+    # Stored by someone else between the look-up and the insert: read what they stored.
+    raced = [key for key in ((i.source, i.external_id) for i in fresh) if key not in stored]
+    stored.update(_existing(session, raced))
     results: list[Stored] = []
     for incoming in batch:
         key = (incoming.source, incoming.external_id)
@@ -101,8 +104,11 @@ def _existing(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, 
 
 def _insert_ignoring_conflicts(
     session: Session, fresh: list[ItemIn], extra: list[dict[str, Any]] | None = None
-) -> set[tuple[str, str]]:
-    """Insert what is not there yet; the keys this call really inserted (RETURNING)."""
+) -> dict[tuple[str, str], Item]:
+    """Insert what is not there yet; the items this call really inserted, by key.
+
+    The rows come back as persistent objects built from the values just written and the ids the
+    INSERT returned — no second SELECT (`make_transient_to_detached` + `add`)."""
     dialect = session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     now = clock.now()
@@ -119,6 +125,8 @@ def _insert_ignoring_conflicts(
             "url": i.url,
             "meta": i.meta,
             "raw": i.raw,
+            "analysed_at": None,
+            "analysis": None,
         }
         for i in fresh
     ]
@@ -131,9 +139,16 @@ def _insert_ignoring_conflicts(
     statement = (
         insert(table)
         .on_conflict_do_nothing(index_elements=["source", "external_id"])
-        .returning(table.c.source, table.c.external_id)
+        .returning(table.c.id, table.c.source, table.c.external_id)
     )
-    return {(source, external_id) for source, external_id in session.execute(statement, rows)}
+    by_key = {(row["source"], row["external_id"]): row for row in rows}
+    inserted: dict[tuple[str, str], Item] = {}
+    for item_id, source, external_id in session.execute(statement, rows).all():
+        item = Item(id=item_id, **by_key[(source, external_id)])
+        make_transient_to_detached(item)
+        session.add(item)
+        inserted[(source, external_id)] = item
+    return inserted
 
 
 def pending_items(session: Session, limit: int = 1000) -> list[Item]:

@@ -24,7 +24,7 @@ def open_queue(settings: object, db: object, policy: RetryPolicy | None = None) 
     if redis_url:
         from clamor.queue.redis_streams import RedisQueue
 
-        return RedisQueue(redis_url, policy)
+        return RedisQueue(redis_url, policy, prefix=getattr(settings, "redis_prefix", "clamor"))
     from clamor.queue.table import TableQueue
 
     return TableQueue(db, policy)  # type: ignore[arg-type]

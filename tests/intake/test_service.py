@@ -84,3 +84,28 @@ def test_published_at_round_trips_in_utc(db: Database) -> None:
         )
     with db.read() as session:
         assert session.scalar(select(Item.published_at)) == moment
+
+
+def test_enrich_writes_more_columns_for_new_items_only(db: Database) -> None:
+    seen: list[list[str]] = []
+
+    def enrich(fresh: list[ItemIn]) -> list[dict]:
+        seen.append([i.external_id for i in fresh])
+        return [
+            {"analysis": {"n": len(i.text)}, "analysed_at": datetime(2026, 3, 1, tzinfo=UTC)}
+            for i in fresh
+        ]
+
+    with db.write() as session:
+        store_items(session, [post("1")])
+    with db.write() as session:
+        stored = store_items(session, [post("1"), post("2"), post("2")], enrich)
+        # The new item is usable at once, with what was written (no second read needed).
+        assert stored[1].item.analysis == {"n": len(post("2").text)} and stored[1].item.id
+        stored[1].item.title = "changed later in the same transaction"
+    assert seen == [["2"]] and [s.created for s in stored] == [False, True, False]
+    with db.read() as session:
+        item = session.scalar(select(Item).where(Item.external_id == "2"))
+        assert item.analysis == {"n": len(post("2").text)} and item.analysed_at is not None
+        assert item.title == "changed later in the same transaction"
+        assert session.scalar(select(Item.analysis).where(Item.external_id == "1")) is None

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ from tests.conftest import TEST_SECRET
 from tests.queue.conftest import redis_client
 from tests.worker.conftest import current_detector
 
-REDIS_DB_URL = "redis://127.0.0.1:6379/13"  # a database of its own, emptied by this test
+REDIS_DB_URL = "redis://127.0.0.1:6379/13"
 
 
 def worker_process(env: dict[str, str], *args: str) -> subprocess.Popen:
@@ -57,9 +58,11 @@ def test_a_worker_killed_mid_batch_loses_and_double_counts_nothing(
     if backend == "redis":
         redis_client()  # skips (or fails in CI) when Redis is absent
         client = redis.Redis.from_url(REDIS_DB_URL, decode_responses=True)
-        client.flushdb()
-        queue = RedisQueue(client)
+        # Keys of this run's own: other runs on the machine may use the same Redis database.
+        prefix = f"clamor-fault-{uuid.uuid4().hex[:8]}"
+        queue = RedisQueue(client, prefix=prefix)
         env["CLAMOR_REDIS_URL"] = REDIS_DB_URL
+        env["CLAMOR_REDIS_PREFIX"] = prefix
     else:
         env.pop("CLAMOR_REDIS_URL", None)
         queue = TableQueue(db)
@@ -99,4 +102,4 @@ def test_a_worker_killed_mid_batch_loses_and_double_counts_nothing(
     stats = queue.stats()
     assert (stats.ready, stats.claimed, stats.parked) == (0, 0, 0)
     if backend == "redis":
-        client.flushdb()
+        queue.clear()
