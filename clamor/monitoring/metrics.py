@@ -16,9 +16,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import exists, func, select
 
+from clamor.core import clock
 from clamor.intake.models import Item
 from clamor.monitoring.api import app_queue
 from clamor.monitoring.models import AlertRecord, Post
+from clamor.queue.lease import current_holder
 from clamor.web.deps import app_state
 
 router = APIRouter(include_in_schema=False)
@@ -171,4 +173,16 @@ def metrics(request: Request) -> PlainTextResponse:
         undetected,
         stage="detect",
     )
+    holder, token, expires_at = current_holder(app_state(request).db, "detector")
+    if holder is not None and expires_at is not None:
+        left = (expires_at - clock.now()).total_seconds()
+        out.add(
+            "clamor_detector_lease_seconds_left",
+            "gauge",
+            "Seconds before the detector lease runs out unless its holder renews it (negative: "
+            "its holder stopped renewing; another worker takes it over). Token: takeovers + 1.",
+            round(left, 3),
+            holder=holder,
+            token=str(token),
+        )
     return PlainTextResponse(out.text(), media_type="text/plain; version=0.0.4; charset=utf-8")

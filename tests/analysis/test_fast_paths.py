@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clamor.analysis.features import _CUE_RES, FeatureConfig
-from clamor.analysis.hashing import _cue_numbers, hash_features, hash_features_many
+from clamor.analysis.hashing import _cue_numbers, hash_batch, hash_features, hash_features_many
 from clamor.analysis.language import _ACCENT_RE, _HAN_RE, _LATIN_RE, count_han, count_latin
 from clamor.analysis.linear import row_sums, unique_first_counts
 from clamor.analysis.normalize import (
@@ -33,11 +33,13 @@ from clamor.analysis.normalize import (
     URL_TOKEN,
     has_cjk,
     nfkc,
+    normalize,
     normalize_simplified,
     pair_seconds_ccc0,
 )
 from clamor.analysis.pii import find_pii, redact_copy
 from clamor.analysis.prefilter import AlternativesGate, required_literal, split_alternatives
+from clamor.analysis.registry import CATEGORY, MODEL_DIR, SENTIMENT_EN, SENTIMENT_ZH, get_model
 from clamor.analysis.severity import _ESCALATION_RE, escalation_hits
 
 AWKWARD = [
@@ -291,3 +293,43 @@ def test_row_sums_equal_numpy_reduction() -> None:
             scale = rng.choice([1e-4, 1.0, 40.0], (rows, columns))
             matrix = (rng.standard_normal((rows, columns)) * scale).astype(np.float32)
             assert np.array_equal(row_sums(matrix), np.add.reduce(matrix, axis=1))
+
+
+def test_hash_batch_equals_hashing_one_by_one() -> None:
+    texts = [t.lower()[:5000] for t in SAMPLES[:120]] + ["", "a", "", "ab"]
+    for wanted in [CONFIGS, CONFIGS[:2], CONFIGS[1:3], CONFIGS[3:]]:
+        for chunk in (texts, texts[:1], ["", ""], ["a", "", "bb"]):
+            for text, batch in zip(chunk, hash_batch(chunk, wanted), strict=True):
+                for (config, bits), got in zip(wanted, batch, strict=True):
+                    alone = hash_features(text, config, bits)
+                    assert np.array_equal(got.buckets, alone.buckets)
+                    assert got.segments == alone.segments
+                    assert got.words == alone.words and got.cue_numbers == alone.cue_numbers
+
+
+@pytest.mark.skipif(not (MODEL_DIR / "sentiment_zh.npz").exists(), reason="models not trained")
+def test_vectorize_many_equals_vectorize_one_by_one() -> None:
+    texts = [normalize(t).text for t in SAMPLES[:150]] + ["", "zzzz qqqq"]
+    for name in (SENTIMENT_ZH, SENTIMENT_EN, CATEGORY):
+        model = get_model(name)
+        hashed = [h[0] for h in hash_batch(texts, [(model.config, model.bits)])]
+        for one, many in zip(hashed, model.vectorize_many(hashed), strict=True):
+            alone = model.vectorize_hashed(one)
+            assert np.array_equal(alone.ids, many.ids)
+            assert np.array_equal(alone.first, many.first)
+            assert np.array_equal(alone.values, many.values)
+            if len(alone.ids):
+                assert np.array_equal(model.decision(alone), model.decision(many))
+
+
+@pytest.mark.skipif(not (MODEL_DIR / "sentiment_zh.npz").exists(), reason="models not trained")
+def test_analyze_many_equals_analyze_one_by_one() -> None:
+    from clamor.analysis.pipeline import BATCH, analyze, analyze_many
+
+    texts = [*SAMPLES[:80], "服务太差了，我要投诉", "great crew, thanks!", b"\xff\xfe bytes"]
+    texts = texts * (BATCH // len(texts) + 1)  # more than one round of batch calls
+    metas = [{"reposts": i % 7} if i % 3 else None for i in range(len(texts))]
+    batch = analyze_many(texts, metas)
+    assert len(batch) == len(texts)
+    for text, meta, got in zip(texts, metas, batch, strict=True):
+        assert got.to_dict() == analyze(text, meta).to_dict()
