@@ -283,8 +283,9 @@ class LinearTextModel:
             push = vector.values * (weights[:, class_index] - mean)
         # Only the strongest few matter: partition instead of sorting every feature.
         k = min(len(push), top * 4)
-        best = np.argpartition(-push, k - 1)[:k] if k < len(push) else np.arange(len(push))
-        order = best.take(np.argsort(-push.take(best)))
+        # (The array methods that np.argpartition / np.argsort call, minus their wrappers.)
+        best = (-push).argpartition(k - 1)[:k] if k < len(push) else np.arange(len(push))
+        order = best.take((-push.take(best)).argsort())
         # Plain Python numbers for the loop: indexing numpy arrays one element at a time is slow.
         chosen: list[Contribution] = []
         pushes, firsts = push.take(order).tolist(), vector.first.take(order).tolist()

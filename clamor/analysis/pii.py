@@ -10,6 +10,7 @@ a card (卡/银行/card …) near it — order numbers of 16–19 digits pass Lu
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -190,7 +191,28 @@ def _card_context(text: str, start: int, end: int) -> bool:
 
 
 def _without_overlaps(spans: list[PiiSpan]) -> list[PiiSpan]:
-    """Keep the earliest-listed (most specific) span where two overlap, then sort."""
+    """Keep the earliest-listed (most specific) span where two overlap, then sort.
+
+    The spans kept are disjoint, so sorted by start they are sorted by end too: a new span
+    overlaps one of them exactly when the last kept span starting before its end ends after its
+    start — one bisection instead of a pass over all kept spans (a 1 MB paste can hold tens of
+    thousands of numbers)."""
+    if any(span.start >= span.end for span in spans):
+        return _without_overlaps_plain(spans)  # empty spans break the ordering argument
+    kept: list[PiiSpan] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for span in spans:
+        at = bisect.bisect_left(starts, span.end)
+        if at and ends[at - 1] > span.start:
+            continue
+        kept.append(span)
+        starts.insert(at, span.start)
+        ends.insert(at, span.end)
+    return sorted(kept, key=lambda s: s.start)
+
+
+def _without_overlaps_plain(spans: list[PiiSpan]) -> list[PiiSpan]:
     kept: list[PiiSpan] = []
     for span in spans:
         if all(span.end <= k.start or span.start >= k.end for k in kept):
@@ -223,9 +245,10 @@ def redact_copy(
     the copy itself is masked too. The offsets of `found` do not apply to the copy, and a
     transformation can hide a value from find_pii (an e-mail address whose "@domain" became a
     mention placeholder), hence both."""
-    for span in sorted(found, key=lambda s: -len(s.text)):
-        forms = {span.text, fold(span.text) if fold is not None else span.text}
+    masked = {span.text: span.masked for span in found}  # each value once
+    for value in sorted(masked, key=len, reverse=True):
+        forms = {value, fold(value) if fold is not None else value}
         for form in sorted(forms, key=len, reverse=True):
             if len(form.strip()) >= MIN_FOLDED_VALUE:
-                text = text.replace(form, span.masked)
+                text = text.replace(form, masked[value])
     return redact(text)

@@ -61,7 +61,9 @@ class Analysis:
             "length": self.length,
             "truncated": self.truncated,
             # The normalised text still carries the phone, ID and card numbers of the raw one.
-            "normalized_text": redact_copy(self.normalized.text, self.pii, model_text),
+            "normalized_text": redact_copy(
+                self.normalized.text, [s for s in self.pii if s.start < MODEL_CHARS], model_text
+            ),
             "signals": self.signals,
             "sentiment": self.sentiment.to_dict(),
             "category": self.category.to_dict(),

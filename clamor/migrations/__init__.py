@@ -35,6 +35,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "clamor.resources.models",
     "clamor.reports.models",
     "clamor.worker.models",
+    "clamor.storage.ratelimit",
 )
 
 

@@ -37,7 +37,13 @@ from clamor.analysis.normalize import (
     normalize_simplified,
     pair_seconds_ccc0,
 )
-from clamor.analysis.pii import find_pii, redact_copy
+from clamor.analysis.pii import (
+    PiiSpan,
+    _without_overlaps,
+    _without_overlaps_plain,
+    find_pii,
+    redact_copy,
+)
 from clamor.analysis.prefilter import AlternativesGate, required_literal, split_alternatives
 from clamor.analysis.registry import CATEGORY, MODEL_DIR, SENTIMENT_EN, SENTIMENT_ZH, get_model
 from clamor.analysis.severity import _ESCALATION_RE, escalation_hits
@@ -333,3 +339,18 @@ def test_analyze_many_equals_analyze_one_by_one() -> None:
     assert len(batch) == len(texts)
     for text, meta, got in zip(texts, metas, batch, strict=True):
         assert got.to_dict() == analyze(text, meta).to_dict()
+
+
+def test_overlap_removal_equals_the_plain_pairwise_check() -> None:
+    rnd = random.Random(1)
+    for _ in range(3000):
+        spans = []
+        for _ in range(rnd.randint(0, 12)):
+            start = rnd.randint(0, 40)
+            spans.append(PiiSpan("mobile", start, start + rnd.randint(0, 8), "v"))
+        assert _without_overlaps(spans) == _without_overlaps_plain(spans)
+
+
+def test_many_numbers_in_a_long_paste_stay_fast() -> None:
+    text = ("电话 13812345678 " * 60000)[:1_000_000]
+    assert len(find_pii(text)) > 50_000  # pairwise overlap checks would take minutes

@@ -1,56 +1,19 @@
 """The public complaint form: what a visitor may send, and how often.
 
 No login. A hidden honeypot field (`website`) that people never see but form-filling bots do:
-a submission that fills it gets the same friendly answer and is dropped. A per-address sliding
-window limits submissions (`RateLimiter`); the limit is per process, which is what a laptop
-installation has — several web processes each keep their own count.
+a submission that fills it gets the same friendly answer and is dropped. Submissions per address
+are limited by a fixed-window counter in the database (`clamor.storage.ratelimit`), so several
+web processes share one count.
 """
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections import deque
-from collections.abc import Callable
-from datetime import datetime, timedelta
 
-from clamor.core import clock
-from clamor.core.errors import RateLimited
 from clamor.intake.connectors.base import AttachmentIn, ComplaintIn
 
 HONEYPOT_FIELD = "website"
 MAX_FORM_BYTES = 30_000_000
-
-
-class RateLimiter:
-    """At most `limit` events per key within `window`; thread-safe."""
-
-    def __init__(
-        self,
-        limit: int,
-        window: timedelta = timedelta(hours=1),
-        now: Callable[[], datetime] = clock.now,
-    ) -> None:
-        self.limit = limit
-        self.window = window
-        self._now = now
-        self._events: dict[str, deque[datetime]] = {}
-        self._lock = threading.Lock()
-
-    def hit(self, key: str) -> None:
-        """Count one event for `key`, or raise RateLimited when the window is full."""
-        now = self._now()
-        with self._lock:
-            events = self._events.setdefault(key, deque())
-            while events and events[0] <= now - self.window:
-                events.popleft()
-            if len(events) >= self.limit:
-                retry = int((events[0] + self.window - now).total_seconds()) + 1
-                raise RateLimited(
-                    "too many complaints from your address; please try again later",
-                    retry_after=retry,
-                )
-            events.append(now)
 
 
 def submission_id(value: str) -> str:

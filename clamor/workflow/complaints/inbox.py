@@ -25,6 +25,8 @@ from clamor.workflow.vocabulary import Priority, RiskCategory
 PAGE_SIZE = 50
 MAX_SEARCH = 100
 SCAN_CHUNK = 2000  # candidates read per round when many fail the exact check
+# Newest cases scanned for a common prefix before its index range is read.
+COMMON_SCAN = 3000
 
 
 @dataclass(frozen=True)
@@ -73,47 +75,96 @@ def _filtered(filters: InboxFilter) -> Select[tuple[ComplaintCase]]:
     return query
 
 
+def _scan(filters: InboxFilter, terms: list[search.QueryTerm]) -> Select[Any]:
+    """Cases (with their text) newest-first, narrowed by LIKE for the terms with nothing to
+    index. Such terms hold no letters, so LIKE (SQLite) and ILIKE (PostgreSQL) agree; the exact
+    check in Python follows either way."""
+    query = _filtered(filters).add_columns(Item.text).join(Item, Item.id == ComplaintCase.item_id)
+    for term in terms:
+        if term.indexed:
+            continue
+        pattern = _like_pattern(term.text)
+        query = query.where(
+            or_(
+                Item.text.like(pattern, escape="\\"),
+                ComplaintCase.subject.like(pattern, escape="\\"),
+            )
+        )
+    return query
+
+
 def _candidates(
-    session: Session, filters: InboxFilter, terms: list[search.QueryTerm]
+    filters: InboxFilter, terms: list[search.QueryTerm], plan: search.Plan
 ) -> tuple[Select[Any], Any]:
     """Cases (with their text) that may match, and the id column to walk newest-first."""
-    query = _filtered(filters).add_columns(Item.text).join(Item, Item.id == ComplaintCase.item_id)
-    probes = search.probes(session, terms)
-    if not probes:  # nothing indexable (one Chinese character, punctuation): a bounded scan
-        # Such terms hold no letters, so LIKE (SQLite) and ILIKE (PostgreSQL) agree; the exact
-        # check in Python follows either way.
-        for term in terms:
-            pattern = _like_pattern(term.text)
-            query = query.where(
-                or_(
-                    Item.text.like(pattern, escape="\\"),
-                    ComplaintCase.subject.like(pattern, escape="\\"),
-                )
-            )
+    query = _scan(filters, terms)
+    if plan.driver is None:  # nothing indexable (one Chinese character, punctuation)
         return query, ComplaintCase.id
-    driver = aliased(SearchTerm)
-    query = query.join(driver, and_(driver.case_id == ComplaintCase.id, driver.term == probes[0]))
-    for term in probes[1:]:
+    if plan.driver.prefix:  # the cases of every term in the range, each once
+        cases = (
+            select(SearchTerm.case_id)
+            .where(plan.driver.condition(SearchTerm.term))
+            .distinct()
+            .subquery("prefixed")
+        )
+        query = query.join(cases, cases.c.case_id == ComplaintCase.id)
+        walk = cases.c.case_id
+    else:
+        driver = aliased(SearchTerm)
+        query = query.join(
+            driver, and_(driver.case_id == ComplaintCase.id, driver.term == plan.driver.term)
+        )
+        walk = driver.case_id
+    for term in plan.checks:
         query = query.where(
             exists().where(SearchTerm.term == term, SearchTerm.case_id == ComplaintCase.id)
         )
-    return query, driver.case_id
+    return query, walk
 
 
-def _search(session: Session, filters: InboxFilter, limit: int) -> list[ComplaintCase]:
-    """Up to `limit` matching cases, newest first: candidates from the index, checked exactly."""
-    terms = search.parse_query(filters.search or "")
-    query, walk = _candidates(session, filters, terms)
+def _walk(
+    session: Session,
+    query: Select[Any],
+    walk: Any,
+    terms: list[search.QueryTerm],
+    cursor: int | None,
+    limit: int,
+    budget: int | None = None,
+) -> tuple[list[ComplaintCase], int | None, bool]:
+    """Read candidates newest-first below `cursor`, keep those that match exactly, until
+    `limit` are found or the candidates end (done) or `budget` rows were read (not done)."""
     found: list[ComplaintCase] = []
-    cursor, chunk = filters.before_id, limit
+    chunk, read = limit, 0
     while len(found) < limit:
+        if budget is not None and read >= budget:
+            return found, cursor, False
         page = query if cursor is None else query.where(walk < cursor)
         rows = session.execute(page.order_by(walk.desc()).limit(chunk)).unique().all()
         found += [case for case, text in rows if search.matches(terms, case.subject, text)]
+        read += len(rows)
         if len(rows) < chunk:
-            break
+            return found, cursor, True
         cursor, chunk = rows[-1][0].id, min(chunk * 4, SCAN_CHUNK)
-    return found[:limit]
+    return found, cursor, True
+
+
+def _search(session: Session, filters: InboxFilter, limit: int) -> list[ComplaintCase]:
+    """Up to `limit` matching cases, newest first: candidates from the index, checked exactly.
+    A common prefix (`re`) first scans the newest cases, where its matches are dense, and reads
+    its index range only if those do not fill the page."""
+    terms = search.parse_query(filters.search or "")
+    plan = search.plan(session, terms)
+    found: list[ComplaintCase] = []
+    cursor = filters.before_id
+    if plan.common:
+        found, cursor, done = _walk(
+            session, _scan(filters, terms), ComplaintCase.id, terms, cursor, limit, COMMON_SCAN
+        )
+        if done or len(found) >= limit:
+            return found[:limit]
+    query, walk = _candidates(filters, terms, plan)
+    more, _, _ = _walk(session, query, walk, terms, cursor, limit - len(found))
+    return (found + more)[:limit]
 
 
 def list_cases(

@@ -107,7 +107,10 @@ class SearchTerm(Base):
     __tablename__ = "complaint_search_terms"
     __table_args__ = ({"sqlite_with_rowid": False},)
 
-    term: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # Compared bytewise ("C" on PostgreSQL, SQLite's default): a prefix is one index range.
+    term: Mapped[str] = mapped_column(
+        String(32).with_variant(String(32, collation="C"), "postgresql"), primary_key=True
+    )
     case_id: Mapped[int] = mapped_column(ForeignKey("complaint_cases.id"), primary_key=True)
 
 

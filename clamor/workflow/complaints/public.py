@@ -10,14 +10,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
-from clamor.core.errors import ClamorError, ValidationError
+from clamor.core.errors import ClamorError, RateLimited, ValidationError
+from clamor.core.i18n import translate
 from clamor.intake.connectors.base import AttachmentIn
-from clamor.intake.connectors.webform import (
-    MAX_FORM_BYTES,
-    RateLimiter,
-    complaint_from_form,
-    is_bot,
-)
+from clamor.intake.connectors.webform import MAX_FORM_BYTES, complaint_from_form, is_bot
+from clamor.storage.ratelimit import SharedRateLimiter
 from clamor.web.deps import app_state, client_ip, request_language
 from clamor.web.render import render
 from clamor.workflow.complaints import service
@@ -28,15 +25,34 @@ router = APIRouter(include_in_schema=False)
 FORM_FIELDS = ("title", "text", "name", "phone", "email")
 
 
-def _limiter(request: Request, kind: str = "form") -> RateLimiter:
-    """Per-address limits: the form's setting for submissions, three times it for look-ups
-    (enough for people, too few to guess codes and contacts)."""
+def _limiter(request: Request, kind: str = "form") -> SharedRateLimiter:
+    """Per-address limits, counted in the database so that every web process shares them: the
+    form's setting for submissions, three times it for look-ups (enough for people, too few to
+    guess codes and contacts)."""
     state = request.app.state
     name = f"complaint_{kind}_limiter"
     if not hasattr(state, name):
-        limit = app_state(request).settings.complaint_form_limit_per_hour
-        setattr(state, name, RateLimiter(limit if kind == "form" else 3 * limit))
+        clamor = app_state(request)
+        limit = clamor.settings.complaint_form_limit_per_hour
+        limit = limit if kind == "form" else 3 * limit
+        setattr(state, name, SharedRateLimiter(clamor.db, f"complaint_{kind}", limit))
     return getattr(state, name)
+
+
+def _check_rate(request: Request, kind: str = "form") -> None:
+    """Count this request against the address's limit; RateLimited (429, Retry-After) naming
+    the limit and when to try again, in the visitor's language."""
+    refusal = _limiter(request, kind).hit(client_ip(request))
+    if refusal is None:
+        return
+    minutes = max(1, -(-refusal.retry_after // 60))
+    message = translate(
+        f"complaints.public_rate_limited_{kind}",
+        request_language(request),
+        limit=refusal.limit,
+        minutes=minutes,
+    )
+    raise RateLimited(message, retry_after=refusal.retry_after)
 
 
 def _form_page(
@@ -84,7 +100,7 @@ async def submit_complaint(request: Request) -> Response:
         return render(request, "complaints/public_done.html", code=None)
     state = app_state(request)
     try:
-        _limiter(request).hit(client_ip(request))
+        _check_rate(request)
         files = [f for f in form.getlist("attachments") if isinstance(f, UploadFile)]
         attachments = await _attachments(files, state.settings.complaint_attachment_max_bytes)
         complaint = complaint_from_form(values, attachments, request_language(request))
@@ -114,7 +130,7 @@ async def status_lookup(request: Request) -> Response:
     form = await request.form()
     code, contact = str(form.get("code", "")), str(form.get("contact", ""))
     state = app_state(request)
-    _limiter(request, "status").hit(client_ip(request))
+    _check_rate(request, "status")
     try:
         with state.db.read() as session:
             case = service.public_lookup(session, code, contact)

@@ -27,8 +27,9 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session
 
 from clamor.core.errors import ValidationError
@@ -86,9 +87,34 @@ def document(subject: str, text: str) -> str:
 
 @dataclass(frozen=True)
 class QueryTerm:
-    text: str  # folded; must occur in the folded document
-    index_terms: frozenset[str]  # must all be in the case's postings (may be empty)
-    words: frozenset[str]  # its Latin/digit words: whole words of the document
+    text: str  # folded; must occur in the folded document (Latin words starting a word)
+    index_terms: frozenset[str]  # exact index terms the case must hold (may be empty)
+    prefix: str | None  # the trailing Latin/digit word: some index term must start with it
+    pattern: re.Pattern[str]  # the exact check: `text` at a word start
+
+    @property
+    def indexed(self) -> bool:
+        return bool(self.index_terms) or self.prefix is not None
+
+
+# A Latin/digit word character (what `_TOKENS` puts in a word): a word starts after anything else.
+_WORD_START = f"(?<![^\\W_{_CJK}])"
+
+
+def query_term(part: str) -> QueryTerm:
+    """One folded query term: its trailing Latin/digit word matches as a prefix (`refund` finds
+    `refunds`, `refunded`), its other words and CJK runs exactly; a leading Latin word must start
+    a word of the document (`fund` does not find `refund`)."""
+    tokens = list(_TOKENS.finditer(part))
+    last = tokens[-1] if tokens else None
+    prefix: str | None = None
+    exact = part
+    if last is not None and last.group(2) and last.end() == len(part):
+        prefix = last.group(2)[:MAX_TERM]
+        exact = part[: last.start()]
+    starts_word = bool(tokens) and tokens[0].start() == 0 and bool(tokens[0].group(2))
+    pattern = re.compile((_WORD_START if starts_word else "") + re.escape(part))
+    return QueryTerm(part, frozenset(_terms_of_folded(exact)), prefix, pattern)
 
 
 def parse_query(query: str) -> list[QueryTerm]:
@@ -98,20 +124,14 @@ def parse_query(query: str) -> list[QueryTerm]:
         raise ValidationError(
             f"search has more than {MAX_QUERY_TERMS} words; leave some out", field="search"
         )
-    return [
-        QueryTerm(part, frozenset(_terms_of_folded(part)), frozenset(_words_of_folded(part)))
-        for part in parts
-    ]
+    return [query_term(part) for part in parts]
 
 
 def matches(terms: Sequence[QueryTerm], subject: str, text: str) -> bool:
-    """The exact check behind the index: every term occurs in the folded document, and each of
-    its Latin words is a whole word of it."""
+    """The exact check behind the index: every term occurs in the folded document, its Latin
+    words starting a word there (the last one may go on: a prefix)."""
     folded = fold(document(subject, text))
-    if not all(term.text in folded for term in terms):
-        return False
-    words = {w for term in terms for w in term.words}
-    return not words or words <= _words_of_folded(folded)
+    return all(term.pattern.search(folded) for term in terms)
 
 
 # --- writing postings -------------------------------------------------------------------------
@@ -184,14 +204,63 @@ def rebuild(session: Session, batch: int = 2000) -> int:
 # --- reading ----------------------------------------------------------------------------------
 
 
-def postings_bound(session: Session, term: str) -> int:
-    """How many cases hold `term`, counted up to COUNT_BOUND (an index range count)."""
-    inner = select(SearchTerm.case_id).where(SearchTerm.term == term).limit(COUNT_BOUND)
+def prefix_end(prefix: str) -> str:
+    """The least string above every string that starts with `prefix` (bytewise / code-point
+    order: SQLite's BINARY, PostgreSQL's "C" collation of the column)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """An index look-up: one exact term, or every term starting with a prefix (one range of
+    the primary key either way)."""
+
+    term: str
+    prefix: bool = False
+
+    def condition(self, column: Any) -> Any:
+        if self.prefix:
+            return and_(column >= self.term, column < prefix_end(self.term))
+        return column == self.term
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a query finds its candidates. `driver` walks its cases newest-first (None: nothing
+    indexable, scan); `checks` are exact terms probed by key for each candidate; `common`: the
+    driver is a prefix with at least COUNT_BOUND postings, so the newest cases are scanned first
+    (they match densely) before the range is read."""
+
+    driver: Probe | None
+    checks: tuple[str, ...] = ()
+    common: bool = False
+
+
+def postings_bound(session: Session, probe: Probe | str) -> int:
+    """How many postings `probe` has, counted up to COUNT_BOUND (an index range count)."""
+    probe = Probe(probe) if isinstance(probe, str) else probe
+    inner = select(SearchTerm.case_id).where(probe.condition(SearchTerm.term)).limit(COUNT_BOUND)
     return int(session.scalar(select(func.count()).select_from(inner.subquery())) or 0)
 
 
+def plan(session: Session, terms: Sequence[QueryTerm]) -> Plan:
+    """Choose the rarest probe to drive (an exact term wins a tie) and up to PROBES - 1 more
+    exact terms to check by key. A prefix is never a per-candidate check: its range is not keyed
+    by case, and the exact check in Python covers it."""
+    wanted = {Probe(t) for term in terms for t in term.index_terms}
+    wanted |= {Probe(term.prefix, prefix=True) for term in terms if term.prefix is not None}
+    picked = sorted(wanted, key=lambda p: (p.prefix, p.term))[:MAX_COUNTED]
+    counted = sorted(((postings_bound(session, p), p.prefix, p.term), p) for p in picked)
+    if not counted:
+        return Plan(None)
+    (count, _, _), driver = counted[0]
+    checks = tuple(p.term for _, p in counted[1:] if not p.prefix)[: PROBES - 1]
+    return Plan(driver, checks, common=driver.prefix and count >= COUNT_BOUND)
+
+
 def probes(session: Session, terms: Sequence[QueryTerm]) -> list[str]:
-    """The index terms to narrow by, rarest first (empty: nothing indexable, scan)."""
-    wanted = sorted({t for term in terms for t in term.index_terms})[:MAX_COUNTED]
-    counted = sorted((postings_bound(session, t), t) for t in wanted)
-    return [t for _, t in counted[:PROBES]]
+    """The exact index terms to narrow by, rarest first (empty: nothing indexable, scan)."""
+    chosen = plan(session, terms)
+    if chosen.driver is None or chosen.driver.prefix:
+        return list(chosen.checks)
+    return [chosen.driver.term, *chosen.checks]

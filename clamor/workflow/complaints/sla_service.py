@@ -12,14 +12,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from clamor.audit import service as audit
 from clamor.core import clock
 from clamor.core.errors import ConfigurationError, ValidationError
 from clamor.core.principal import Principal
-from clamor.notify.models import Outbox
-from clamor.org.models import Group, Membership, Person
+from clamor.notify.models import PENDING, Outbox
+from clamor.org.models import Membership
 from clamor.workflow.calendar import BusinessCalendar, Pause
 from clamor.workflow.complaints.models import ComplaintCase, SlaPolicyRow
 from clamor.workflow.complaints.states import FINISHED_STATES, PAUSED_STATES, CaseState
@@ -111,29 +113,28 @@ def refresh(case: ComplaintCase, now: datetime, policies: SlaPolicySet | None = 
     return sla
 
 
-def _leader_address(session: Session, group_id: int | None) -> str | None:
-    query = (
-        select(Person.email)
-        .join(Membership, Membership.person_id == Person.id)
-        .join(Group, Group.id == Membership.group_id)
-        .where(Membership.role == "leader")
+def _has_leader(session: Session, group_id: int) -> bool:
+    found = session.scalar(
+        select(Membership.id).where(Membership.group_id == group_id, Membership.role == "leader")
     )
-    if group_id is not None:
-        query = query.where(Group.id == group_id)
-    else:
-        query = query.where(Group.kind == COMPLAINT_GROUP_KIND)
-    email = session.scalar(query.limit(1))
-    return email or None
+    return found is not None
 
 
 def _recipient(session: Session, case: ComplaintCase, note: SlaNotification) -> str:
+    """Whom the outbox row names. Never a raw address: the deliverer (`notify.deliver`) expands
+    `user:` / `group:` / `leader:` into people and applies each person's preferences (e-mail
+    off, quiet hours) and the group's subscribed webhooks. A breach goes to the leader of the
+    assigned group, else (no group, or a group without a leader) the complaint group's leader."""
     if note.recipient is Recipient.ASSIGNEE:
         if case.assignee_user_id is not None:
             return f"user:{case.assignee_user_id}"
         if case.assignee_group_id is not None:
             return f"group:{case.assignee_group_id}"
         return f"group:{COMPLAINT_GROUP_KIND}"
-    return _leader_address(session, case.assignee_group_id) or f"leader:{COMPLAINT_GROUP_KIND}"
+    group_id = case.assignee_group_id
+    if group_id is not None and _has_leader(session, group_id):
+        return f"leader:{group_id}"
+    return f"leader:{COMPLAINT_GROUP_KIND}"
 
 
 def _message(case: ComplaintCase, note: SlaNotification) -> tuple[str, str]:
@@ -147,9 +148,31 @@ def _message(case: ComplaintCase, note: SlaNotification) -> tuple[str, str]:
     return subject, body
 
 
+def _known_keys(session: Session, keys: list[str]) -> set[str]:
+    """Dedup keys already in the outbox (a shortcut only: `_insert_once` is the guard)."""
+    return set(session.scalars(select(Outbox.dedup_key).where(Outbox.dedup_key.in_(keys))))
+
+
+def _insert_once(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Insert outbox rows, skipping any whose dedup key is already there — also one written by
+    a concurrent sweep after our look-up (a job delivered twice, two workers): INSERT … ON
+    CONFLICT DO NOTHING, atomic on both databases. Returns the rows really inserted."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    table = Outbox.__table__
+    statement = (
+        insert(table).on_conflict_do_nothing(index_elements=["dedup_key"]).returning(table.c.id)
+    )
+    return len(session.execute(statement, rows).all())
+
+
 def sweep_sla(session: Session, now: datetime, batch: int = 1000) -> dict[str, Any]:
     """Evaluate every open case at `now`; write due notifications into the outbox once each
-    (dedup key), update stored SLA states. Safe to run every minute, from any process."""
+    (dedup key, inserted with ON CONFLICT DO NOTHING), update stored SLA states. Safe to run
+    every minute, from any process, and from two at once: overlapping sweeps write each
+    warning and escalation exactly once."""
     open_states = [s.value for s in CaseState if s not in FINISHED_STATES]
     policies = policy_set(session)
     written = evaluated = 0
@@ -169,25 +192,25 @@ def sweep_sla(session: Session, now: datetime, batch: int = 1000) -> dict[str, A
             for note in case_notifications(refresh(case, now, policies))
         ]
         evaluated += len(cases)
-        keys = [note.dedup_key for _, note in due]
-        known = set(session.scalars(select(Outbox.dedup_key).where(Outbox.dedup_key.in_(keys))))
+        known = _known_keys(session, [note.dedup_key for _, note in due])
+        rows = []
         for case, note in due:
             if note.dedup_key in known:
                 continue
             subject, body = _message(case, note)
-            session.add(
-                Outbox(
-                    channel="email",
-                    recipient=_recipient(session, case, note),
-                    subject=subject,
-                    body=body,
-                    dedup_key=note.dedup_key,
-                    created_at=now,
-                    state="pending",
-                )
+            rows.append(
+                {
+                    "channel": "email",
+                    "recipient": _recipient(session, case, note),
+                    "subject": subject,
+                    "body": body,
+                    "dedup_key": note.dedup_key,
+                    "created_at": now,
+                    "state": PENDING,
+                }
             )
             known.add(note.dedup_key)
-            written += 1
+        written += _insert_once(session, rows)
         last_id = cases[-1].id
         session.flush()
     return {"evaluated": evaluated, "notifications": written}

@@ -3,7 +3,7 @@ postings kept in step with the cases — the same answers on SQLite and PostgreS
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from clamor.core.principal import Principal
 from clamor.storage.database import Database
@@ -22,12 +22,19 @@ def test_terms_are_cjk_bigrams_and_folded_latin_words() -> None:
     assert search.terms_of("x" * 40) == {"x" * 32}
 
 
-def test_query_terms_are_and_and_latin_words_are_whole_words() -> None:
+def test_query_terms_are_and_and_latin_words_are_prefixes_of_words() -> None:
     terms = search.parse_query("退款  Refund")
     assert [t.text for t in terms] == ["退款", "refund"]
     assert search.matches(terms, "", "I want a REFUND, 退款!")
     assert not search.matches(terms, "", "I want a refund")  # both terms must match
-    assert not search.matches(search.parse_query("refund"), "", "refunds pending")
+    refund = search.parse_query("refund")
+    assert search.matches(refund, "", "refunds pending") and search.matches(refund, "", "Refunded")
+    assert search.matches(refund, "", "退款refunded") and search.matches(refund, "", "no_refund")
+    assert not search.matches(search.parse_query("fund"), "", "refunds pending")  # a word start
+    # Only the last word of a term is a prefix; the others are whole words.
+    assert search.matches(search.parse_query("this_bug"), "", "this_bugfix")
+    assert not search.matches(search.parse_query("this_bug"), "", "this_is_a_bug")
+    assert not search.matches(search.parse_query("a-b"), "", "ab-b")
     # Bigrams in the index are only candidates: the whole term must occur.
     assert not search.matches(search.parse_query("退款流程"), "", "退款太慢，流程太复杂，款流")
 
@@ -72,7 +79,9 @@ def test_search_semantics(db: Database, people) -> None:
     assert found(db, "噪音") == [ids[1]]
     assert found(db, "退款流程") == [ids[3]]  # ids[4] has every bigram but not the word
     assert found(db, "退款 流程") == [ids[4], ids[3]]  # AND of two terms
-    assert found(db, "REFUND") == [ids[2]]  # a whole word, case-folded
+    assert found(db, "REFUND") == [ids[5], ids[2]]  # a word prefix, case-folded
+    assert found(db, "refunds") == [ids[5]]
+    assert found(db, "fund") == []  # not a word start
     assert found(db, "噪") == [ids[6], ids[1]]  # one character: a scan
     assert found(db, "噪 晚上") == [ids[1]]
     assert found(db, "nothing-like-this") == []
@@ -158,3 +167,73 @@ def test_the_migration_indexes_cases_stored_before_it(db: Database, people) -> N
     with db.read() as session:
         assert set(session.execute(select(SearchTerm.term, SearchTerm.case_id)).all()) == written
     assert found(db, "噪音") == [found(db, "扰民")[0]]
+
+
+# --- prefixes ---------------------------------------------------------------------------------
+
+PREFIXED = [
+    "Refund requested",  # 0
+    "still no refunds after a month",  # 1
+    "they refunded half; 退款refunding 还没完",  # 2
+    "prefund is not a word we use",  # 3
+    "refuse to answer, REFU-ND",  # 4
+    "the refund desk is closed, 退款慢",  # 5
+]
+
+
+def test_latin_prefixes_on_both_databases(db: Database, people) -> None:
+    items = [complaint(f"p{i}", t) for i, t in enumerate(PREFIXED)]
+    ids = [r.case.id for r in submit(db, people["cs_rep"], *items)]
+    assert found(db, "refund") == [ids[5], ids[2], ids[1], ids[0]]
+    assert found(db, "refu") == [ids[5], ids[4], ids[2], ids[1], ids[0]]
+    assert found(db, "refunde") == [ids[2]]
+    assert found(db, "refund 退款") == [ids[5], ids[2]]
+    assert found(db, "退款refund") == [ids[2]]
+    assert found(db, "refu-n") == [ids[4]]
+    assert found(db, "refund", status="closed") == []
+    with db.read() as session:
+        first, after = list_cases(session, InboxFilter(search="refund"), limit=3)
+        rest, end = list_cases(session, InboxFilter(search="refund", before_id=after), limit=3)
+    assert [c.id for c in first + rest] == [ids[5], ids[2], ids[1], ids[0]] and end is None
+
+
+def test_a_common_prefix_scans_the_newest_then_reads_its_range(
+    db: Database, people, monkeypatch
+) -> None:
+    """With a common prefix (forced: a bound of 2 postings) the newest cases are scanned first;
+    when they do not fill the page, the prefix's index range takes over below them."""
+    from clamor.workflow.complaints import inbox
+
+    rep = people["cs_rep"]
+    early = submit(db, rep, *(complaint(f"e{i}", f"refund number {i}") for i in range(3)))
+    submit(db, people["cs_rep"], *(complaint(f"n{i}", f"噪音 {i}") for i in range(6)))
+    late = submit(db, people["cs_rep"], complaint("late", "refunded at last"))
+    expected = [late[0].case.id, *reversed([r.case.id for r in early])]
+    assert found(db, "refund") == expected
+    monkeypatch.setattr(search, "COUNT_BOUND", 2)
+    monkeypatch.setattr(inbox, "COMMON_SCAN", 4)  # the scan stops before the early cases
+    with db.read() as session:
+        assert search.plan(session, search.parse_query("refund")).common
+    assert found(db, "refund") == expected
+    monkeypatch.setattr(inbox, "COMMON_SCAN", 1000)  # the scan alone fills the page
+    assert found(db, "refund") == expected
+    assert found(db, "refund 噪音") == []
+
+
+def test_a_prefix_is_one_index_range_on_both_databases(db: Database, people) -> None:
+    """The plan reads the primary key's range (no full scan of the posting table)."""
+    seed(db, people["cs_rep"])
+    condition = search.Probe("refund", prefix=True).condition(SearchTerm.term)
+    query = select(SearchTerm.case_id).where(condition)
+    with db.read() as session:
+        compiled = query.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+        if db.is_sqlite:
+            plan = " ".join(
+                str(row[-1]) for row in session.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))
+            )
+            assert "SEARCH complaint_search_terms USING PRIMARY KEY (term>? AND term<?)" in plan
+        else:
+            session.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table: force it
+            plan = " ".join(row[0] for row in session.execute(text(f"EXPLAIN {compiled}")))
+            assert "pk_complaint_search_terms" in plan and "Index" in plan
+            assert "Seq Scan" not in plan

@@ -1,0 +1,151 @@
+"""The SLA sweep under concurrency (two sweeps at once write each notification exactly once) and
+its escalations addressed to people, so that their notification preferences apply."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select, text
+
+from clamor.accounts import service as accounts
+from clamor.core.principal import Principal
+from clamor.notify import deliver
+from clamor.notify.models import Outbox
+from clamor.notify.tables import Delivery, Preference
+from clamor.org.models import Group, Person
+from clamor.storage.database import Database
+from clamor.workflow.complaints import sla_service
+from clamor.workflow.complaints.models import ComplaintCase
+from clamor.workflow.complaints.sla_service import sweep_sla
+from tests.workflow.complaints.test_deadlines import local, new_case
+
+LATE = local(2026, 3, 3, 9, 30)  # the first response of a case from Mon 09:00 is overdue
+
+
+def outbox_rows(db: Database) -> list[Outbox]:
+    with db.read() as session:
+        return list(session.scalars(select(Outbox).order_by(Outbox.id)))
+
+
+def test_a_sweep_whose_lookup_missed_a_concurrent_write_inserts_nothing(
+    db: Database, people: dict[str, Principal], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Session A writes the escalation; session B had looked before A committed (simulated: its
+    look-up finds nothing) and inserts the same dedup key: no error, still one row."""
+    new_case(db, people["cs_manager"], local(2026, 3, 2, 9, 0))
+    with db.write() as first:
+        assert sweep_sla(first, LATE)["notifications"] == 1  # the breach
+    monkeypatch.setattr(sla_service, "_known_keys", lambda session, keys: set())
+    with db.write() as second:
+        assert sweep_sla(second, LATE)["notifications"] == 0
+    assert len(outbox_rows(db)) == 1
+
+
+def _waiting_on_a_lock(db: Database) -> bool:
+    with db.engine.connect() as connection:
+        waiting = connection.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+        ).scalar()
+    return bool(waiting)
+
+
+def test_two_overlapping_sweeps_write_each_notification_once(
+    db: Database, people: dict[str, Principal]
+) -> None:
+    """Two sessions interleaved for real: B sweeps while A's rows are written but not committed
+    (on PostgreSQL B's look-up sees nothing and its insert waits on A's unique key; on SQLite B
+    waits for A's write lock). Both succeed; one warning and one escalation per case."""
+    for hour in (9, 10):
+        new_case(db, people["cs_manager"], local(2026, 3, 2, hour, 0))
+    moment = local(2026, 3, 4, 9, 30)
+    outcome: dict[str, object] = {}
+
+    def second_sweep() -> None:
+        try:
+            with db.write() as session:
+                outcome["b"] = sweep_sla(session, moment)["notifications"]
+        except Exception as error:  # reported by the assertion below
+            outcome["error"] = error
+
+    with db.write() as session:
+        written = sweep_sla(session, moment)["notifications"]
+        worker = threading.Thread(target=second_sweep)
+        worker.start()
+        deadline = time.monotonic() + 10
+        if not db.is_sqlite:
+            while not _waiting_on_a_lock(db) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert _waiting_on_a_lock(db), "the second sweep never reached its insert"
+        else:
+            time.sleep(0.2)
+    worker.join(timeout=30)
+    assert "error" not in outcome, outcome.get("error")
+    assert written >= 2 and outcome["b"] == 0  # a breach per case at least
+    rows = outbox_rows(db)
+    assert len(rows) == written == len({r.dedup_key for r in rows})
+    assert sum("breached" in r.subject for r in rows) == 2
+
+
+def _leader_mail(db: Database, email_on: bool, quiet: tuple[str, str] | None) -> None:
+    with db.write() as session:
+        manager = accounts.get_user(session, "cs_manager")
+        person = session.scalar(select(Person).where(Person.user_id == manager.id))
+        person.email = "cs.manager@example.cn"
+        start, end = quiet or (None, None)
+        session.add(
+            Preference(user_id=manager.id, email=email_on, quiet_start=start, quiet_end=end)
+        )
+
+
+def _escalation_deliveries(db: Database, at: datetime) -> tuple[Outbox, list[Delivery]]:
+    with db.write() as session:
+        sweep_sla(session, at)
+        deliver.plan(session, at)
+    with db.read() as session:
+        escalation = session.scalar(select(Outbox).where(Outbox.subject.contains("breached")))
+        deliveries = list(
+            session.scalars(select(Delivery).where(Delivery.outbox_id == escalation.id))
+        )
+    return escalation, deliveries
+
+
+def test_an_escalation_waits_for_the_leaders_quiet_hours(
+    db: Database, people: dict[str, Principal]
+) -> None:
+    _leader_mail(db, email_on=True, quiet=("09:00", "12:00"))
+    new_case(db, people["cs_manager"], local(2026, 3, 2, 9, 0))
+    escalation, deliveries = _escalation_deliveries(db, LATE)
+    assert escalation.recipient == "leader:complaint_handling"  # a person, not an address
+    ((delivery),) = deliveries
+    assert delivery.destination == "cs.manager@example.cn"
+    assert delivery.next_attempt_at == local(2026, 3, 3, 12, 0)  # after the quiet hours
+
+
+def test_a_leader_who_switched_email_off_gets_no_email(
+    db: Database, people: dict[str, Principal]
+) -> None:
+    _leader_mail(db, email_on=False, quiet=None)
+    new_case(db, people["cs_manager"], local(2026, 3, 2, 9, 0))
+    escalation, deliveries = _escalation_deliveries(db, LATE)
+    assert escalation.recipient == "leader:complaint_handling"
+    assert [d for d in deliveries if d.channel == "email"] == []
+
+
+def test_an_escalation_goes_to_the_assigned_groups_leader(
+    db: Database, people: dict[str, Principal]
+) -> None:
+    manager = people["cs_manager"]
+    case_id = new_case(db, manager, local(2026, 3, 2, 9, 0))
+    with db.read() as session:
+        leadership = session.scalar(select(Group.id).where(Group.key == "leadership"))
+    with db.write() as session:
+        session.get(ComplaintCase, case_id).assignee_group_id = leadership
+    with db.write() as session:
+        sweep_sla(session, LATE)
+    assert outbox_rows(db)[-1].recipient == f"leader:{leadership}"
