@@ -209,6 +209,8 @@ def _select(mixed: _Mixed, config: FeatureConfig, bits: int) -> Hashed:
 
 
 def _mix(text: str, config: FeatureConfig) -> _Mixed:
+    # A new feature kind goes in three places: here, in hash_batch (the same arithmetic over
+    # a whole batch) and in wants(); tests/analysis/test_fast_paths.py checks that they agree.
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     size = len(codes)
     states: list[np.ndarray] = []

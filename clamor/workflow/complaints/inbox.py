@@ -2,8 +2,9 @@
 
 Search uses the posting table of `search.py` (CJK bigrams, Latin words) to find candidates
 newest-first, and checks each exactly; the same answer on SQLite and PostgreSQL. Two-character
-Chinese words (退款, 噪音) are one index look-up. A query with nothing indexable (one Chinese
-character) scans, bounded by the other filters.
+Chinese words (退款, 噪音) are one index look-up, a Latin prefix (`refund` → refunds, refunded)
+one index range. A query with nothing indexable (one Chinese character) scans, bounded by the
+other filters; so does a very common prefix over the newest cases first.
 """
 
 from __future__ import annotations
@@ -75,14 +76,12 @@ def _filtered(filters: InboxFilter) -> Select[tuple[ComplaintCase]]:
     return query
 
 
-def _scan(filters: InboxFilter, terms: list[search.QueryTerm]) -> Select[Any]:
-    """Cases (with their text) newest-first, narrowed by LIKE for the terms with nothing to
-    index. Such terms hold no letters, so LIKE (SQLite) and ILIKE (PostgreSQL) agree; the exact
+def _scan(filters: InboxFilter, terms: list[search.QueryTerm] | None = None) -> Select[Any]:
+    """Cases (with their text) newest-first, narrowed by LIKE for `terms` (those with nothing to
+    index: they hold no letters, so LIKE (SQLite) and ILIKE (PostgreSQL) agree); the exact
     check in Python follows either way."""
     query = _filtered(filters).add_columns(Item.text).join(Item, Item.id == ComplaintCase.item_id)
-    for term in terms:
-        if term.indexed:
-            continue
+    for term in terms or ():
         pattern = _like_pattern(term.text)
         query = query.where(
             or_(
@@ -97,9 +96,9 @@ def _candidates(
     filters: InboxFilter, terms: list[search.QueryTerm], plan: search.Plan
 ) -> tuple[Select[Any], Any]:
     """Cases (with their text) that may match, and the id column to walk newest-first."""
-    query = _scan(filters, terms)
     if plan.driver is None:  # nothing indexable (one Chinese character, punctuation)
-        return query, ComplaintCase.id
+        return _scan(filters, terms), ComplaintCase.id
+    query = _scan(filters)
     if plan.driver.prefix:  # the cases of every term in the range, each once
         cases = (
             select(SearchTerm.case_id)
@@ -158,7 +157,7 @@ def _search(session: Session, filters: InboxFilter, limit: int) -> list[Complain
     cursor = filters.before_id
     if plan.common:
         found, cursor, done = _walk(
-            session, _scan(filters, terms), ComplaintCase.id, terms, cursor, limit, COMMON_SCAN
+            session, _scan(filters), ComplaintCase.id, terms, cursor, limit, COMMON_SCAN
         )
         if done or len(found) >= limit:
             return found[:limit]

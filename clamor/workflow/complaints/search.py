@@ -10,12 +10,14 @@ newest last):
 
 Text is NFKC-folded and lowercased first (ＲＥＦＵＮＤ → refund). A query is split on spaces into
 terms that must *all* match (AND). A term matches a case when it occurs in the case's folded
-subject or text as a substring — except that its Latin words must be whole words (`refund` does
-not find `refunds`). The index narrows the candidates (the rarest of the term's index terms walks
-its posting list newest-first, the others are probed by primary key) and every candidate is then
-checked in Python against the folded text, so the answer is exact and the same on both
-databases. A term with nothing to index (a single Chinese character, punctuation) falls back to a
-substring scan, bounded by the other filters and terms.
+subject or text with its first Latin word starting a word there; its last Latin word is a
+*prefix* (`refund` finds `refunds`, `fund` does not find `refund`), its other words whole words.
+The index narrows the candidates: the rarest probe drives — an exact term walks its posting list
+newest-first, a prefix reads the distinct cases of its key range (`term >= 'refund' AND term <
+'refune'`: the column compares bytewise on both databases) — and up to three more exact terms are
+probed by primary key. Every candidate is then checked in Python against the folded text, so the
+answer is exact and the same on both databases. A term with nothing to index (a single Chinese
+character, punctuation) falls back to a substring scan, bounded by the other filters and terms.
 
 The postings are written when a case is created (`index_cases`, in bulk) and rewritten when its
 text changes (`reindex_case`: erasure of the complainant's data removes the erased words).
@@ -91,10 +93,6 @@ class QueryTerm:
     index_terms: frozenset[str]  # exact index terms the case must hold (may be empty)
     prefix: str | None  # the trailing Latin/digit word: some index term must start with it
     pattern: re.Pattern[str]  # the exact check: `text` at a word start
-
-    @property
-    def indexed(self) -> bool:
-        return bool(self.index_terms) or self.prefix is not None
 
 
 # A Latin/digit word character (what `_TOKENS` puts in a word): a word starts after anything else.
@@ -256,11 +254,3 @@ def plan(session: Session, terms: Sequence[QueryTerm]) -> Plan:
     (count, _, _), driver = counted[0]
     checks = tuple(p.term for _, p in counted[1:] if not p.prefix)[: PROBES - 1]
     return Plan(driver, checks, common=driver.prefix and count >= COUNT_BOUND)
-
-
-def probes(session: Session, terms: Sequence[QueryTerm]) -> list[str]:
-    """The exact index terms to narrow by, rarest first (empty: nothing indexable, scan)."""
-    chosen = plan(session, terms)
-    if chosen.driver is None or chosen.driver.prefix:
-        return list(chosen.checks)
-    return [chosen.driver.term, *chosen.checks]

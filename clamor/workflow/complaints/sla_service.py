@@ -115,7 +115,9 @@ def refresh(case: ComplaintCase, now: datetime, policies: SlaPolicySet | None = 
 
 def _has_leader(session: Session, group_id: int) -> bool:
     found = session.scalar(
-        select(Membership.id).where(Membership.group_id == group_id, Membership.role == "leader")
+        select(Membership.id)
+        .where(Membership.group_id == group_id, Membership.role == "leader")
+        .limit(1)
     )
     return found is not None
 
