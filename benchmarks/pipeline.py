@@ -52,7 +52,7 @@ from clamor.queue.redis_streams import RedisQueue
 from clamor.queue.table import TableQueue
 from clamor.storage.database import Database
 from clamor.worker.handlers import PipelineContext
-from clamor.worker.loop import Worker
+from clamor.worker.loop import Worker, freeze_startup_heap
 
 DATA = Path(os.environ.get("CLAMOR_SHARED_DATA", "/work/shared/data"))
 POSTGRES = os.environ.get("CLAMOR_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -249,6 +249,7 @@ def main() -> None:
     args = parser.parse_args()
     audit.configure(b"benchmark")
     registry.preload()
+    freeze_startup_heap()  # as `clamor serve` and `clamor worker` do after start-up
     count = args.items or (1500 if args.quick else 10_000)
     speed = 600.0 if args.quick else 240.0
     items = stream(count)

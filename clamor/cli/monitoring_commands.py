@@ -57,7 +57,7 @@ def worker(
     from clamor.queue import RetryPolicy, open_queue
     from clamor.worker import logs
     from clamor.worker.handlers import PipelineContext
-    from clamor.worker.loop import Worker, default_name
+    from clamor.worker.loop import Worker, default_name, freeze_startup_heap
 
     settings = load_settings(data_dir)
     logs.configure(settings.log_json)
@@ -66,6 +66,7 @@ def worker(
     queue = open_queue(settings, db, RetryPolicy(visibility_seconds=visibility))
     context = PipelineContext(db, queue, settings=settings)
     loop = Worker(context, name=name or default_name(), batch=batch)
+    freeze_startup_heap()  # after the models and modules: the GC stops rescanning them
     loop.beat()  # visible as up before its first job
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

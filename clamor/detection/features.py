@@ -10,11 +10,12 @@ similarity sums are accumulated in that order, and a JSON object would not keep 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from clamor.analysis.dedup import DuplicateKey, duplicate_key
-from clamor.detection.alerts import escalation_terms
+from clamor.detection.alerts import ESCALATION_TERMS, escalation_terms
 from clamor.detection.topics import text_features
 
 FEATURES_VERSION = 1
@@ -47,9 +48,33 @@ class DetectionFeatures:
         )
 
 
-def compute_features(text: str) -> DetectionFeatures:
+# Every ASCII escalation term (a prefix term without its `*`). The watch-query matcher finds a
+# term only inside one run of letters and digits of the lower-cased text, so an ASCII text whose
+# lower-cased form contains none of these has no escalation word — and needs no normalisation.
+_ASCII_ESCALATION_RE = re.compile(
+    "|".join(re.escape(term.rstrip("*")) for term in ESCALATION_TERMS if term.isascii())
+)
+
+
+# The escalation words as watch queries (one per word), for compiling together with the
+# configured watch queries: one normalisation and one scan of a text find both. Their ids start
+# with `ESCALATION_PREFIX`, which no configured query's id (a number) does.
+ESCALATION_PREFIX = "~esc"
+ESCALATION_QUERIES = {f"{ESCALATION_PREFIX}{n:03d}": t for n, t in enumerate(ESCALATION_TERMS)}
+
+
+def has_escalation(text: str) -> bool:
+    """Whether `text` has an escalation word (`bool(escalation_terms(text))`, faster)."""
+    if text.isascii() and not _ASCII_ESCALATION_RE.search(text.lower()):
+        return False
+    return bool(escalation_terms(text))
+
+
+def compute_features(text: str, escalation: bool | None = None) -> DetectionFeatures:
+    """The features of `text`; `escalation`, when given, was found already (by a scan with
+    `ESCALATION_QUERIES` among the watch queries)."""
     return DetectionFeatures(
         duplicate_key(text),
-        bool(escalation_terms(text)),
+        has_escalation(text) if escalation is None else escalation,
         tuple(text_features(text).items()),
     )

@@ -83,7 +83,7 @@ async def ingest_posts(
         "received": len(pairs),
         "stored": created,
         "duplicates": len(stored) - created,
-        "item_ids": [s.item.id for s in stored],
+        "item_ids": [s.item_id for s in stored],
         "errors": [error.to_dict() for error in errors],
     }
     return JSONResponse(body, status_code=202 if good else 422)

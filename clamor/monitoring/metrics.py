@@ -18,6 +18,7 @@ from sqlalchemy import exists, func, select
 
 from clamor.core import clock
 from clamor.intake.models import Item
+from clamor.monitoring import pipeline
 from clamor.monitoring.api import app_queue
 from clamor.monitoring.models import AlertRecord, Post
 from clamor.queue.lease import current_holder
@@ -159,6 +160,13 @@ def metrics(request: Request) -> PlainTextResponse:
             or 0
         )
     out.add("clamor_items_total", "counter", "Items stored by intake.", items)
+    out.add(
+        "clamor_items_parked",
+        "gauge",
+        "Items parked by a stage after failing every attempt (listed with the parked jobs).",
+        pipeline.parked_item_count(app_state(request).db),
+        stage="detect",
+    )
     out.add(
         "clamor_items_waiting",
         "gauge",

@@ -156,10 +156,17 @@ class DetectorState(Base):
 class DetectPending(Base):
     """Analysed items waiting for detection; written in the analysis transaction, deleted in the
     detection transaction that handles them, so an item is detected once whoever analysed it.
-    Only the holder of the detector lease reads it."""
+    Only the holder of the detector lease reads it.
+
+    An item whose detection fails on its own (a batch that fails is retried item by item) counts
+    an attempt and keeps its error; after `pipeline.DETECT_MAX_ATTEMPTS` it is parked
+    (`parked_at`): skipped by detection, shown with the parked jobs, requeued from there."""
 
     __tablename__ = "monitoring_detect_pending"
 
     item_id: Mapped[int] = mapped_column(
         ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
     )
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    parked_at: Mapped[datetime | None]

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from clamor.core.errors import ClamorError, ValidationError
 from clamor.core.principal import Principal
-from clamor.monitoring import service
+from clamor.monitoring import pipeline, service
 from clamor.monitoring.api import app_queue
 from clamor.web.deps import app_state, require
 from clamor.web.forms import apply_then_redirect
@@ -283,12 +283,19 @@ def source_action(
 
 def _jobs_page(request: Request, *, status_code: int = 200, error: str | None = None) -> Response:
     queue = app_queue(request)
+    db = app_state(request).db
+    stats = queue.stats()
+    # Items parked in the detection inbox (their detection failed every time) are listed with
+    # the parked jobs, as `detect:<item id>`; they can be requeued, not discarded (the sweep
+    # would only put an analysed, undetected item back).
+    items = pipeline.parked_items(db, 200)
     return _render(
         request,
         "monitoring/jobs.html",
         status_code=status_code,
-        stats=queue.stats(),
-        parked=queue.parked(200),
+        stats=stats,
+        parked_total=stats.parked + pipeline.parked_item_count(db),
+        parked=[*items, *queue.parked(200)],
         workers=queue.workers(),
         error=error,
     )
@@ -307,7 +314,12 @@ def job_action(
     principal: Principal = Depends(require("monitoring.manage")),
 ) -> Response:
     queue = app_queue(request)
-    if action == "requeue":
+    if job_id.startswith(pipeline.PARKED_ITEM_PREFIX):
+        item_id = job_id.removeprefix(pipeline.PARKED_ITEM_PREFIX)
+        if action != "requeue" or not item_id.isdigit():
+            return _jobs_page(request, status_code=404, error=f"unknown action {action!r}")
+        done = pipeline.requeue_parked_item(app_state(request).db, int(item_id))
+    elif action == "requeue":
         done = queue.requeue_parked(job_id)
     elif action == "discard":
         done = queue.discard_parked(job_id)

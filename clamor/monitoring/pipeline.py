@@ -23,26 +23,32 @@ inbox, which only an older version could leave).
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, insert, select
+from sqlalchemy import bindparam, exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, defer
 
 from clamor.analysis.pipeline import analyze_many
 from clamor.analysis.watch import WatchSet
 from clamor.core import clock
 from clamor.detection.alerts import AlertLevel
-from clamor.detection.features import DetectionFeatures, compute_features
+from clamor.detection.features import (
+    ESCALATION_PREFIX,
+    ESCALATION_QUERIES,
+    DetectionFeatures,
+    compute_features,
+)
 from clamor.detection.items import DetectionItem
 from clamor.intake.models import Item
-from clamor.intake.service import ItemIn, Stored, store_items
+from clamor.intake.service import ItemIn, StoredId, store_item_ids
 from clamor.monitoring.detector import AlertEvent, Detector
 from clamor.monitoring.models import (
     AlertRecord,
@@ -53,14 +59,16 @@ from clamor.monitoring.models import (
     TopicRecord,
     WatchQuery,
 )
-from clamor.queue.base import Queue
-from clamor.queue.lease import Lease
+from clamor.queue.base import ParkedJob, Queue
+from clamor.queue.lease import Lease, LeaseLost
 from clamor.storage.database import Database
 
 ANALYSE = "analyse"
 DETECT = "detect"
 BATCH_SIZE = 250  # items per job
 BUCKET_SECONDS = 300
+
+log = logging.getLogger("clamor.worker")
 
 
 def _chunks(ids: Sequence[int], size: int = BATCH_SIZE) -> list[list[int]]:
@@ -70,10 +78,10 @@ def _chunks(ids: Sequence[int], size: int = BATCH_SIZE) -> list[list[int]]:
 # -- intake ------------------------------------------------------------------------------------
 
 
-def ingest(session: Session, queue: Queue, batch: Sequence[ItemIn]) -> list[Stored]:
+def ingest(session: Session, queue: Queue, batch: Sequence[ItemIn]) -> list[StoredId]:
     """Store items and enqueue the new ones for analysis, in the caller's transaction."""
-    stored = store_items(session, batch)
-    created = [result.item.id for result in stored if result.created]
+    stored = store_item_ids(session, batch)
+    created = [result.item_id for result in stored if result.created]
     for chunk in _chunks(created):
         queue.enqueue(ANALYSE, {"item_ids": chunk}, session=session)
     return stored
@@ -98,9 +106,9 @@ def analyse(
             .where(Item.id.in_(item_ids), Item.analysed_at.is_(None))
             .order_by(Item.id)
         ).all()
-        watch_set = watch.get(session) if watch is not None and rows else None
-        if watch_set is not None and not len(watch_set):
-            watch_set = None  # no queries: nothing to match (and no text to normalise)
+        # The watch queries compiled with the escalation words: one scan finds both. None when
+        # there are no queries (nothing to match; the escalation words have a faster path).
+        watch_set = watch.with_escalation(session) if watch is not None and rows else None
     if not rows:
         request_detection(db, item_ids)  # a redelivered job: make sure detection was asked for
         return 0
@@ -110,7 +118,7 @@ def analyse(
     values = []
     for row, text, result in zip(rows, texts, results, strict=True):
         analysis = result.to_dict()
-        detection: dict[str, Any] = compute_features(text).to_dict()
+        detection: dict[str, Any]
         if watch_set is not None:
             fields = {
                 "lang": result.language,
@@ -118,9 +126,14 @@ def analyse(
                 "author": row.author,
                 "category": result.category.label,
             }
-            detection["queries"] = sorted(m.query_id for m in watch_set.match(text, fields))
-        elif watch is not None:
-            detection["queries"] = []  # the queries were consulted: there are none
+            matched = [m.query_id for m in watch_set.match(text, fields)]
+            queries = sorted(q for q in matched if not q.startswith(ESCALATION_PREFIX))
+            detection = compute_features(text, len(queries) < len(matched)).to_dict()
+            detection["queries"] = queries
+        else:
+            detection = compute_features(text).to_dict()
+            if watch is not None:
+                detection["queries"] = []  # the queries were consulted: there are none
         analysis["detection"] = detection
         values.append({"b_id": row.id, "b_analysis": analysis})
     with db.write() as session:
@@ -245,12 +258,19 @@ class DetectorStore:
         self._seq = None
 
 
+# What detection reads of an item. Of its analysis (kilobytes of JSON: normalised text, reasons
+# with their spans …) only the few values detection uses are extracted by the database — parsing
+# the whole document per item was the largest cost of the detection transaction's reads.
 ITEM_COLUMNS = (
     Item.id,
     Item.text,
     Item.title,
     Item.meta,
-    Item.analysis,
+    Item.analysis["language"].label("a_language"),
+    Item.analysis[("sentiment", "label")].label("a_sentiment"),
+    Item.analysis[("category", "label")].label("a_category"),
+    Item.analysis[("severity", "score")].label("a_severity"),
+    Item.analysis["detection"].label("a_detection"),
     Item.published_at,
     Item.received_at,
     Item.source,
@@ -289,6 +309,8 @@ class WatchCache:
     def __init__(self) -> None:
         self._signature: tuple[Any, ...] | None = None
         self._watch = WatchSet.compile({})
+        self._queries: dict[str, str] = {}
+        self._with_escalation: WatchSet | None = None
         self._lock = threading.Lock()
 
     def get(self, session: Session) -> WatchSet:
@@ -304,9 +326,21 @@ class WatchCache:
                 queries = session.execute(
                     select(WatchQuery.id, WatchQuery.query).where(WatchQuery.enabled.is_(True))
                 ).all()
-                self._watch = WatchSet.compile({str(qid): text for qid, text in queries})
+                self._queries = {str(qid): text for qid, text in queries}
+                self._watch = WatchSet.compile(self._queries)
+                self._with_escalation = None
                 self._signature = signature
             return self._watch
+
+    def with_escalation(self, session: Session) -> WatchSet | None:
+        """The queries and `ESCALATION_QUERIES` compiled together; None without queries."""
+        self.get(session)
+        with self._lock:
+            if not self._queries:
+                return None
+            if self._with_escalation is None:
+                self._with_escalation = WatchSet.compile({**self._queries, **ESCALATION_QUERIES})
+            return self._with_escalation
 
 
 @dataclass
@@ -320,12 +354,40 @@ def item_time(item: Any) -> datetime:
     return item.published_at or item.received_at
 
 
-def detection_item(item: Any) -> DetectionItem:
-    """What detection sees of an item (an `Item` or a row of `ITEM_COLUMNS`)."""
+@dataclass(frozen=True, slots=True)
+class _AnalysisParts:
+    """The values detection reads of an item's analysis."""
+
+    language: Any
+    sentiment: Any
+    category: Any
+    severity: Any
+    detection: Any
+
+
+def analysis_parts(item: Any) -> _AnalysisParts:
+    """From a row of `ITEM_COLUMNS`, or from anything with the whole `analysis` (an `Item`)."""
+    if hasattr(item, "a_detection"):
+        return _AnalysisParts(
+            item.a_language, item.a_sentiment, item.a_category, item.a_severity, item.a_detection
+        )
     analysis = item.analysis or {}
+    return _AnalysisParts(
+        analysis.get("language"),
+        (analysis.get("sentiment") or {}).get("label"),
+        (analysis.get("category") or {}).get("label"),
+        (analysis.get("severity") or {}).get("score"),
+        analysis.get("detection"),
+    )
+
+
+def detection_item(item: Any, parts: _AnalysisParts | None = None) -> DetectionItem:
+    """What detection sees of an item (a row of `ITEM_COLUMNS`, or an `Item`)."""
+    if parts is None:
+        parts = analysis_parts(item)
     meta = item.meta or {}
     reach = _count(meta.get("followers")) + _count(meta.get("reposts"))
-    severity = (analysis.get("severity") or {}).get("score")
+    severity = parts.severity
     return DetectionItem(
         item_id=str(item.id),
         text=_full_text(item.title, item.text),
@@ -333,11 +395,11 @@ def detection_item(item: Any) -> DetectionItem:
         reach=reach,
         author=item.author,
         source=item.source,
-        lang=analysis.get("language"),
-        sentiment=(analysis.get("sentiment") or {}).get("label"),
-        category=(analysis.get("category") or {}).get("label"),
+        lang=parts.language,
+        sentiment=parts.sentiment,
+        category=parts.category,
         severity=severity / 100 if isinstance(severity, int | float) else None,
-        features=DetectionFeatures.from_dict(analysis.get("detection")),
+        features=DetectionFeatures.from_dict(parts.detection),
     )
 
 
@@ -360,21 +422,138 @@ def detect(db: Database, context: DetectContext, item_ids: Sequence[int]) -> int
 
 
 def pending_count(db: Database) -> int:
+    """Items waiting in the detection inbox (parked ones not counted)."""
     with db.read() as session:
-        return session.scalar(select(func.count()).select_from(DetectPending)) or 0
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(DetectPending)
+                .where(DetectPending.parked_at.is_(None))
+            )
+            or 0
+        )
+
+
+# An item whose detection failed this many times on its own is parked (see `detect_pending`).
+DETECT_MAX_ATTEMPTS = 3
+# Failures that say nothing about the items: the database is unreachable or busy, or another
+# worker took the lease over. They fail the call as they are, and no item is charged for them.
+SYSTEMIC_ERRORS: tuple[type[BaseException], ...] = (LeaseLost, OperationalError, InterfaceError)
 
 
 def detect_pending(db: Database, context: DetectContext, limit: int = DETECT_BATCH) -> int:
     """Detect the oldest items of the inbox, in one transaction; returns how many.
 
     With a lease in the context, the transaction is fenced by it: if another worker took the
-    lease over (this one was presumed dead), nothing is written and `LeaseLost` is raised."""
+    lease over (this one was presumed dead), nothing is written and `LeaseLost` is raised.
+
+    A poison item must not block the inbox: when the batch fails (for another reason than a
+    `SYSTEMIC_ERRORS` one), its items are detected one per transaction; each one that fails on
+    its own counts an attempt and keeps its error, and is parked after `DETECT_MAX_ATTEMPTS`
+    (skipped from then on, listed with the parked jobs until requeued)."""
     with db.read() as session:
         waiting = session.scalars(
-            select(DetectPending.item_id).order_by(DetectPending.item_id).limit(limit)
+            select(DetectPending.item_id)
+            .where(DetectPending.parked_at.is_(None))
+            .order_by(DetectPending.item_id)
+            .limit(limit)
         ).all()
     if not waiting:
         return 0
+    try:
+        return _detect_batch(db, context, waiting)
+    except SYSTEMIC_ERRORS:
+        raise
+    except Exception as exc:
+        if len(waiting) == 1:
+            _record_failure(db, waiting[0], exc)
+            return 0
+        log.warning(
+            "detection of %d items failed (%s: %s); detecting them one by one",
+            len(waiting), type(exc).__name__, exc,
+        )  # fmt: skip
+    done = 0
+    for item_id in waiting:
+        try:
+            done += _detect_batch(db, context, [item_id])
+        except SYSTEMIC_ERRORS:
+            raise
+        except Exception as exc:
+            _record_failure(db, item_id, exc)
+    return done
+
+
+def _record_failure(db: Database, item_id: int, exc: Exception) -> None:
+    """Charge an inbox item one failed attempt; park it after the last."""
+    error = f"{type(exc).__name__}: {exc}"[:4000]
+    with db.write() as session:
+        row = session.get(DetectPending, item_id)
+        if row is None:
+            return
+        row.attempts += 1
+        row.last_error = error
+        if row.attempts >= DETECT_MAX_ATTEMPTS:
+            row.parked_at = clock.now()
+        attempts, parked = row.attempts, row.parked_at is not None
+    log.warning(
+        "detection of item %s failed (attempt %d%s): %s",
+        item_id, attempts, ", parked" if parked else "", error,
+        extra={"kind": DETECT, "item_id": item_id, "attempts": attempts, "parked": parked,
+               "error": error},
+    )  # fmt: skip
+
+
+def parked_items(db: Database, limit: int = 100) -> list[ParkedJob]:
+    """The parked inbox items, shaped as parked jobs (id `detect:<item id>`) for the queue page."""
+    with db.read() as session:
+        rows = session.execute(
+            select(DetectPending)
+            .where(DetectPending.parked_at.is_not(None))
+            .order_by(DetectPending.parked_at.desc(), DetectPending.item_id.desc())
+            .limit(limit)
+        ).scalars()
+        return [
+            ParkedJob(
+                f"{PARKED_ITEM_PREFIX}{row.item_id}",
+                DETECT,
+                {"item_ids": [row.item_id]},
+                row.attempts,
+                row.last_error or "",
+                row.parked_at or clock.now(),
+            )
+            for row in rows
+        ]
+
+
+PARKED_ITEM_PREFIX = "detect:"
+
+
+def parked_item_count(db: Database) -> int:
+    with db.read() as session:
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(DetectPending)
+                .where(DetectPending.parked_at.is_not(None))
+            )
+            or 0
+        )
+
+
+def requeue_parked_item(db: Database, item_id: int) -> bool:
+    """Give a parked inbox item a fresh set of attempts; False when it is not parked."""
+    with db.write() as session:
+        changed = session.execute(
+            update(DetectPending)
+            .where(DetectPending.item_id == item_id, DetectPending.parked_at.is_not(None))
+            .values(attempts=0, parked_at=None, last_error=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    return changed == 1
+
+
+def _detect_batch(db: Database, context: DetectContext, waiting: Sequence[int]) -> int:
+    """Detect these inbox items in one transaction (fenced, on the locked state row)."""
     with context.store._lock:
         try:
             with db.write() as session, session.no_autoflush:
@@ -419,8 +598,9 @@ def _detect(
     events: list[AlertEvent] = []
     for item in items:
         seq += 1
-        candidate = detection_item(item)
-        stored = ((item.analysis or {}).get("detection") or {}).get("queries")
+        parts = analysis_parts(item)
+        candidate = detection_item(item, parts)
+        stored = parts.detection.get("queries") if isinstance(parts.detection, dict) else None
         if isinstance(stored, list):
             query_ids = tuple(sorted(str(q) for q in stored))
         else:  # analysed before watch matching moved to the analysis stage

@@ -215,6 +215,34 @@ def test_parked_jobs_are_listed_and_can_be_requeued(browser: Browser, db: Databa
     assert browser.post_form(f"/monitoring/jobs/{job.id}/requeue").status_code == 404
 
 
+def test_parked_detection_items_are_listed_with_the_parked_jobs(
+    browser: Browser, db: Database
+) -> None:
+    from clamor.core import clock
+    from clamor.intake.service import ItemIn, store_items
+    from clamor.monitoring import pipeline
+    from clamor.monitoring.models import DetectPending
+
+    with db.write() as session:
+        [stored] = store_items(session, [ItemIn("post", "weibo", "p-1", "电池鼓包")])
+        session.add(
+            DetectPending(
+                item_id=stored.item.id,
+                attempts=3,
+                last_error="ValueError: bad detection features",
+                parked_at=clock.now(),
+            )
+        )
+    browser.login("pr_manager")
+    page = browser.get("/monitoring/jobs")
+    assert f"detect:{stored.item.id}" in page.text and "bad detection features" in page.text
+    assert 'id="parked-count">1<' in page.text
+    assert browser.post_form(f"/monitoring/jobs/detect:{stored.item.id}/discard").status_code == 404
+    assert browser.post_form(f"/monitoring/jobs/detect:{stored.item.id}/requeue").status_code == 303
+    assert pipeline.parked_items(db) == [] and pipeline.pending_count(db) == 1
+    assert browser.post_form(f"/monitoring/jobs/detect:{stored.item.id}/requeue").status_code == 404
+
+
 def test_metrics_in_the_prometheus_format(client: TestClient, db: Database, seeded) -> None:
     make_alert(db)
     from clamor.queue.table import TableQueue
@@ -225,6 +253,7 @@ def test_metrics_in_the_prometheus_format(client: TestClient, db: Database, seed
     text = client.get("/metrics").text
     assert 'clamor_queue_jobs{state="ready"} 1' in text
     assert 'clamor_queue_jobs_by_kind{kind="analyse"} 1' in text
+    assert 'clamor_items_parked{stage="detect"} 0' in text
     assert 'clamor_stage_items_total{worker="w1",stage="analyse"} 500' in text
     assert 'clamor_worker_up{worker="w1"} 1' in text
     assert 'clamor_alerts_raised_total{level="orange"} 1' in text

@@ -166,6 +166,75 @@ def test_a_poison_job_is_parked_with_its_error(db: Database) -> None:
     assert parked["analyse"].attempts == 2
 
 
+def test_a_poison_item_in_the_detection_inbox_is_parked_and_the_others_go_on(
+    db: Database, demo_items: list[ItemIn]
+) -> None:
+    queue = TableQueue(db)
+    items = demo_items[:60]
+    ingest(db, queue, items)
+    context = PipelineContext(db, queue)
+    while jobs := queue.claim("w", 10):  # analysed: all 60 wait in the detection inbox
+        for job in jobs:
+            HANDLERS[job.kind](context, job.payload)
+            queue.ack(job)
+    with db.write() as session:  # one item's stored detection features are corrupt
+        poison = session.scalars(select(Item).order_by(Item.id).offset(7).limit(1)).one()
+        poison.analysis = {**poison.analysis, "detection": {"v": 1, "dup": ["x", 1], "terms": []}}
+    # Every try: the batch fails, its items are detected one by one, the poison one is charged.
+    assert pipeline.detect_pending(db, context.detect) == len(items) - 1
+    for _attempt in range(2, pipeline.DETECT_MAX_ATTEMPTS + 1):
+        assert pipeline.detect_pending(db, context.detect) == 0
+    with db.read() as session:
+        row = session.get(DetectPending, poison.id)
+        assert row.attempts == pipeline.DETECT_MAX_ATTEMPTS and row.parked_at is not None
+        assert row.last_error.startswith("ValueError")
+    assert pipeline.pending_count(db) == 0  # parked: no longer waiting (a drain ends)
+    drain(context)
+    result = snapshot(db)
+    assert result["posts"] == result["topic_copies"] == len(items) - 1
+    [parked] = pipeline.parked_items(db)
+    assert (parked.id, parked.kind, parked.attempts) == (f"detect:{poison.id}", "detect", 3)
+    assert parked.payload == {"item_ids": [poison.id]} and "ValueError" in parked.error
+    with db.write() as session:  # repaired, requeued from the parked list: detected
+        fixed = session.get(Item, poison.id)
+        fixed.analysis = {k: v for k, v in fixed.analysis.items() if k != "detection"}
+    assert pipeline.requeue_parked_item(db, poison.id)
+    assert not pipeline.requeue_parked_item(db, poison.id)  # not parked any more
+    drain(context)
+    assert snapshot(db)["posts"] == len(items) and pipeline.parked_items(db) == []
+    in_memory = context.detect.store._detector  # the failed tries left nothing behind
+    assert in_memory is not None
+    assert json.dumps(current_detector(db).to_dict(), sort_keys=True) == json.dumps(
+        in_memory.to_dict(), sort_keys=True
+    )
+
+
+def test_a_batch_of_good_items_is_not_charged_for_a_database_outage(
+    db: Database, demo_items: list[ItemIn], monkeypatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    queue = TableQueue(db)
+    ingest(db, queue, demo_items[:20])
+    context = PipelineContext(db, queue)
+    while jobs := queue.claim("w", 10):
+        for job in jobs:
+            HANDLERS[job.kind](context, job.payload)
+            queue.ack(job)
+
+    def unreachable(*args, **kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(pipeline, "_detect", unreachable)
+    with pytest.raises(OperationalError):
+        pipeline.detect_pending(db, context.detect)
+    with db.read() as session:
+        assert {row.attempts for row in session.scalars(select(DetectPending))} == {0}
+    monkeypatch.undo()
+    drain(context)
+    assert snapshot(db)["posts"] == 20
+
+
 @pytest.mark.redis
 def test_intake_to_alert_on_redis_streams_with_two_workers(
     db: Database, demo_items: list[ItemIn], redis_queue

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy import Integer, Select, and_, any_, bindparam, exists, or_, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, aliased
 
 from clamor.core.errors import ValidationError
@@ -77,10 +78,14 @@ def _filtered(filters: InboxFilter) -> Select[tuple[ComplaintCase]]:
 
 
 def _scan(filters: InboxFilter, terms: list[search.QueryTerm] | None = None) -> Select[Any]:
-    """Cases (with their text) newest-first, narrowed by LIKE for `terms` (those with nothing to
-    index: they hold no letters, so LIKE (SQLite) and ILIKE (PostgreSQL) agree); the exact
-    check in Python follows either way."""
-    query = _filtered(filters).add_columns(Item.text).join(Item, Item.id == ComplaintCase.item_id)
+    """Candidates as light rows (id, subject, text) under the filters, narrowed by LIKE for
+    `terms` (those with nothing to index: they hold no letters, so LIKE (SQLite) and ILIKE
+    (PostgreSQL) agree); the exact check in Python follows either way."""
+    query = (
+        _filtered(filters)
+        .with_only_columns(ComplaintCase.id, ComplaintCase.subject, Item.text)
+        .join(Item, Item.id == ComplaintCase.item_id)
+    )
     for term in terms or ():
         pattern = _like_pattern(term.text)
         query = query.where(
@@ -92,10 +97,24 @@ def _scan(filters: InboxFilter, terms: list[search.QueryTerm] | None = None) -> 
     return query
 
 
+def _checked(query: Select[Any], plan: search.Plan) -> Select[Any]:
+    """Narrow candidates by key probes: each of the plan's exact terms, and one term of each of
+    its small prefixes."""
+    for term in plan.checks:
+        query = query.where(
+            exists().where(SearchTerm.term == term, SearchTerm.case_id == ComplaintCase.id)
+        )
+    for terms in plan.any_of:
+        query = query.where(
+            exists().where(SearchTerm.term.in_(terms), SearchTerm.case_id == ComplaintCase.id)
+        )
+    return query
+
+
 def _candidates(
     filters: InboxFilter, terms: list[search.QueryTerm], plan: search.Plan
 ) -> tuple[Select[Any], Any]:
-    """Cases (with their text) that may match, and the id column to walk newest-first."""
+    """Candidates (id, subject, text) that may match, and the id column to walk newest-first."""
     if plan.driver is None:  # nothing indexable (one Chinese character, punctuation)
         return _scan(filters, terms), ComplaintCase.id
     query = _scan(filters)
@@ -114,11 +133,16 @@ def _candidates(
             driver, and_(driver.case_id == ComplaintCase.id, driver.term == plan.driver.term)
         )
         walk = driver.case_id
-    for term in plan.checks:
-        query = query.where(
-            exists().where(SearchTerm.term == term, SearchTerm.case_id == ComplaintCase.id)
-        )
+    query = _checked(query, plan)
     return query, walk
+
+
+def _load(session: Session, ids: list[int]) -> list[ComplaintCase]:
+    """The cases of `ids` (newest first), loaded once they are known to match."""
+    if not ids:
+        return []
+    query = select(ComplaintCase).where(ComplaintCase.id.in_(ids))
+    return sorted(session.scalars(query).unique(), key=lambda case: -case.id)
 
 
 def _walk(
@@ -132,32 +156,73 @@ def _walk(
 ) -> tuple[list[ComplaintCase], int | None, bool]:
     """Read candidates newest-first below `cursor`, keep those that match exactly, until
     `limit` are found or the candidates end (done) or `budget` rows were read (not done)."""
-    found: list[ComplaintCase] = []
+    found: list[int] = []
     chunk, read = limit, 0
     while len(found) < limit:
         if budget is not None and read >= budget:
-            return found, cursor, False
+            return _load(session, found), cursor, False
         page = query if cursor is None else query.where(walk < cursor)
-        rows = session.execute(page.order_by(walk.desc()).limit(chunk)).unique().all()
-        found += [case for case, text in rows if search.matches(terms, case.subject, text)]
+        rows = session.execute(page.order_by(walk.desc()).limit(chunk)).all()
+        found += [i for i, subject, text in rows if search.matches(terms, subject, text)]
         read += len(rows)
         if len(rows) < chunk:
-            return found, cursor, True
-        cursor, chunk = rows[-1][0].id, min(chunk * 4, SCAN_CHUNK)
-    return found, cursor, True
+            return _load(session, found), cursor, True
+        cursor, chunk = rows[-1][0], min(chunk * 4, SCAN_CHUNK)
+    return _load(session, found), cursor, True
+
+
+def _walk_merged(
+    session: Session,
+    filters: InboxFilter,
+    terms: list[search.QueryTerm],
+    plan: search.Plan,
+    expanded: list[str],
+    limit: int,
+) -> list[ComplaintCase]:
+    """A prefix with few distinct terms: the newest candidate ids from their posting lists,
+    merged (`search.newest_cases`), then those cases under the filters, checked exactly."""
+    query = _scan(filters)
+    query = _checked(query, plan)
+    found: list[int] = []
+    cursor, chunk = filters.before_id, limit
+    if session.get_bind().dialect.name == "postgresql":  # one array parameter, not thousands
+        among = ComplaintCase.id == any_(bindparam("ids", type_=postgresql.ARRAY(Integer)))
+    else:
+        among = ComplaintCase.id.in_(bindparam("ids", expanding=True))
+    page = query.where(among).order_by(ComplaintCase.id.desc())
+    while len(found) < limit and expanded:
+        ids = search.newest_cases(session, expanded, cursor, chunk)
+        if ids:
+            rows = session.execute(page, {"ids": ids}).all()
+            found += [i for i, subject, text in rows if search.matches(terms, subject, text)]
+        if len(ids) < chunk:
+            break
+        cursor, chunk = ids[-1], min(chunk * 4, SCAN_CHUNK)
+    return _load(session, found[:limit])
 
 
 def _search(session: Session, filters: InboxFilter, limit: int) -> list[ComplaintCase]:
     """Up to `limit` matching cases, newest first: candidates from the index, checked exactly.
-    A common prefix (`re`) first scans the newest cases, where its matches are dense, and reads
-    its index range only if those do not fill the page."""
+    A prefix with few distinct terms walks their posting lists merged; one with many (`c`)
+    reads its range — first scanning the newest cases if it is common (its matches are dense
+    there), reading the range only below them if those do not fill the page."""
     terms = search.parse_query(filters.search or "")
     plan = search.plan(session, terms)
+    if plan.driver is not None and plan.driver.prefix:
+        expanded = search.expand(session, plan.driver.term)
+        if expanded is not None:
+            return _walk_merged(session, filters, terms, plan, expanded, limit)
     found: list[ComplaintCase] = []
     cursor = filters.before_id
     if plan.common:
         found, cursor, done = _walk(
-            session, _scan(filters), ComplaintCase.id, terms, cursor, limit, COMMON_SCAN
+            session,
+            _checked(_scan(filters), plan),
+            ComplaintCase.id,
+            terms,
+            cursor,
+            limit,
+            COMMON_SCAN,
         )
         if done or len(found) >= limit:
             return found[:limit]

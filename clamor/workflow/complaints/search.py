@@ -29,9 +29,10 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import Integer, Select, and_, bindparam, delete, func, select, text, union
 from sqlalchemy.orm import Session
 
 from clamor.core.errors import ValidationError
@@ -44,6 +45,8 @@ MAX_QUERY_TERMS = 10
 PROBES = 4
 # Postings counted per index term to find the rarest (a bound keeps a common term cheap).
 COUNT_BOUND = 20_000
+# A prefix's postings are counted up to this; more make it common (counted as COUNT_BOUND).
+PREFIX_COUNT_BOUND = 2_000
 # At most this many of a long query's index terms are counted (any subset narrows correctly).
 MAX_COUNTED = 16
 
@@ -232,25 +235,108 @@ class Plan:
     driver: Probe | None
     checks: tuple[str, ...] = ()
     common: bool = False
+    # Prefixes of few terms, checked per candidate as "holds one of these terms" (key probes).
+    any_of: tuple[tuple[str, ...], ...] = ()
 
 
-def postings_bound(session: Session, probe: Probe | str) -> int:
-    """How many postings `probe` has, counted up to COUNT_BOUND (an index range count)."""
+def postings_bound(session: Session, probe: Probe | str, bound: int | None = None) -> int:
+    """How many postings `probe` has, counted up to `bound` (default COUNT_BOUND; an index range
+    count)."""
     probe = Probe(probe) if isinstance(probe, str) else probe
-    inner = select(SearchTerm.case_id).where(probe.condition(SearchTerm.term)).limit(COUNT_BOUND)
+    limit = COUNT_BOUND if bound is None else bound
+    inner = select(SearchTerm.case_id).where(probe.condition(SearchTerm.term)).limit(limit)
     return int(session.scalar(select(func.count()).select_from(inner.subquery())) or 0)
 
 
+def _count(session: Session, probe: Probe) -> int:
+    """A probe's postings for choosing the driver. A prefix is counted only up to
+    PREFIX_COUNT_BOUND — past that it counts as COUNT_BOUND (common: any exact term rarer than
+    that drives instead, and an exact term wins a tie)."""
+    if not probe.prefix:
+        return postings_bound(session, probe)
+    found = postings_bound(session, probe, PREFIX_COUNT_BOUND)
+    return COUNT_BOUND if found >= PREFIX_COUNT_BOUND else found
+
+
 def plan(session: Session, terms: Sequence[QueryTerm]) -> Plan:
-    """Choose the rarest probe to drive (an exact term wins a tie) and up to PROBES - 1 more
-    exact terms to check by key. A prefix is never a per-candidate check: its range is not keyed
-    by case, and the exact check in Python covers it."""
+    """Choose the rarest probe to drive (an exact term wins a tie), up to PROBES - 1 more exact
+    terms to check by key, and the other prefixes that expand to at most CHECK_EXPANSION terms
+    to check as "one of these terms" (a prefix of more is left to the exact check in Python:
+    its range is not keyed by case)."""
     wanted = {Probe(t) for term in terms for t in term.index_terms}
     wanted |= {Probe(term.prefix, prefix=True) for term in terms if term.prefix is not None}
     picked = sorted(wanted, key=lambda p: (p.prefix, p.term))[:MAX_COUNTED]
-    counted = sorted(((postings_bound(session, p), p.prefix, p.term), p) for p in picked)
+    counted = sorted(((_count(session, p), p.prefix, p.term), p) for p in picked)
     if not counted:
         return Plan(None)
     (count, _, _), driver = counted[0]
     checks = tuple(p.term for _, p in counted[1:] if not p.prefix)[: PROBES - 1]
-    return Plan(driver, checks, common=driver.prefix and count >= COUNT_BOUND)
+    any_of = []
+    for _, probe in counted[1:]:
+        if probe.prefix and len(any_of) < PROBES - 1:
+            expanded = expand(session, probe.term, CHECK_EXPANSION)
+            if expanded is not None:
+                any_of.append(tuple(expanded))
+    common = driver.prefix and count >= COUNT_BOUND
+    return Plan(driver, checks, common, tuple(any_of))
+
+
+# A prefix with at most this many distinct terms is walked as that many posting lists, merged.
+MAX_EXPANSION = 32
+# A prefix that does not drive is checked per candidate if it has at most this many terms.
+CHECK_EXPANSION = 8
+
+_EXPAND = text(
+    f"""
+    WITH RECURSIVE found(term, n) AS (
+        SELECT MIN(term), 1 FROM {SearchTerm.__tablename__} WHERE term >= :low AND term < :high
+        UNION ALL
+        SELECT (SELECT MIN(s.term) FROM {SearchTerm.__tablename__} s
+                WHERE s.term > found.term AND s.term < :high), found.n + 1
+        FROM found WHERE found.term IS NOT NULL AND found.n <= :cap
+    )
+    SELECT term FROM found WHERE term IS NOT NULL
+    """
+)
+
+
+def expand(session: Session, prefix: str, cap: int | None = None) -> list[str] | None:
+    """The distinct index terms starting with `prefix` (one index seek each: a loose index scan,
+    the same recursive query on both databases), or None when there are more than `cap`
+    (default MAX_EXPANSION)."""
+    cap = MAX_EXPANSION if cap is None else cap
+    found = list(session.scalars(_EXPAND, {"low": prefix, "high": prefix_end(prefix), "cap": cap}))
+    return None if len(found) > cap else found
+
+
+NO_CURSOR = 2**31 - 1  # "below" when there is no cursor: above every case id (INTEGER)
+
+
+@cache
+def _merged(branches: int) -> Select[tuple[int]]:
+    """The statement of `newest_cases` for that many terms, built once (bind parameters `t0`…,
+    `below`, `count`), so that SQLAlchemy compiles it once."""
+    count = bindparam("count", type_=Integer)
+    selects = []
+    for i in range(branches):
+        inner = (
+            select(SearchTerm.case_id)
+            .where(SearchTerm.term == bindparam(f"t{i}"))
+            .where(SearchTerm.case_id < bindparam("below", type_=Integer))
+            .order_by(SearchTerm.case_id.desc())
+            .limit(count)
+            .subquery()
+        )
+        selects.append(select(inner.c.case_id))
+    merged = union(*selects).subquery() if branches > 1 else selects[0].subquery()
+    return select(merged.c.case_id).order_by(merged.c.case_id.desc()).limit(count)
+
+
+def newest_cases(
+    session: Session, terms: Sequence[str], below: int | None, count: int
+) -> list[int]:
+    """The newest `count` cases (below `below`) holding any of `terms`: each term's posting
+    list walked backwards by its key (at most `count` entries each), merged."""
+    params: dict[str, Any] = {f"t{i}": term for i, term in enumerate(terms)}
+    params.update(below=NO_CURSOR if below is None else below, count=count)
+    return list(session.scalars(_merged(len(terms)), params))

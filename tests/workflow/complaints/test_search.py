@@ -200,8 +200,9 @@ def test_latin_prefixes_on_both_databases(db: Database, people) -> None:
 def test_a_common_prefix_scans_the_newest_then_reads_its_range(
     db: Database, people, monkeypatch
 ) -> None:
-    """With a common prefix (forced: a bound of 2 postings) the newest cases are scanned first;
-    when they do not fill the page, the prefix's index range takes over below them."""
+    """With a common prefix of many terms (forced: a bound of 2 postings, at most 1 term) the
+    newest cases are scanned first; when they do not fill the page, the prefix's index range
+    takes over below them."""
     from clamor.workflow.complaints import inbox
 
     rep = people["cs_rep"]
@@ -210,7 +211,8 @@ def test_a_common_prefix_scans_the_newest_then_reads_its_range(
     late = submit(db, people["cs_rep"], complaint("late", "refunded at last"))
     expected = [late[0].case.id, *reversed([r.case.id for r in early])]
     assert found(db, "refund") == expected
-    monkeypatch.setattr(search, "COUNT_BOUND", 2)
+    monkeypatch.setattr(search, "PREFIX_COUNT_BOUND", 2)
+    monkeypatch.setattr(search, "MAX_EXPANSION", 1)  # refund, refunded: too many to merge
     monkeypatch.setattr(inbox, "COMMON_SCAN", 4)  # the scan stops before the early cases
     with db.read() as session:
         assert search.plan(session, search.parse_query("refund")).common
@@ -237,3 +239,22 @@ def test_a_prefix_is_one_index_range_on_both_databases(db: Database, people) -> 
             plan = " ".join(row[0] for row in session.execute(text(f"EXPLAIN {compiled}")))
             assert "pk_complaint_search_terms" in plan and "Index" in plan
             assert "Seq Scan" not in plan
+
+
+def test_a_prefix_expands_to_its_distinct_terms(db: Database, people) -> None:
+    items = [complaint(f"p{i}", t) for i, t in enumerate(PREFIXED)]
+    ids = [r.case.id for r in submit(db, people["cs_rep"], *items)]
+    with db.read() as session:
+        assert search.expand(session, "refu") == [
+            "refu",
+            "refund",
+            "refunded",
+            "refunding",
+            "refunds",
+            "refuse",
+        ]
+        assert search.expand(session, "refu", cap=5) is None
+        assert search.expand(session, "zzz") == []
+        newest = search.newest_cases(session, ["refund", "refunds", "refunded"], None, 3)
+        assert newest == [ids[5], ids[2], ids[1]]
+        assert search.newest_cases(session, ["refund", "refunds"], ids[1], 3) == [ids[0]]

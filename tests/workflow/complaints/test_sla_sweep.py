@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
 from sqlalchemy import select, text
 
 from clamor.accounts import service as accounts
+from clamor.core import clock
 from clamor.core.principal import Principal
 from clamor.notify import deliver
 from clamor.notify.models import Outbox
@@ -23,6 +25,13 @@ from clamor.workflow.complaints.sla_service import sweep_sla
 from tests.workflow.complaints.test_deadlines import local, new_case
 
 LATE = local(2026, 3, 3, 9, 30)  # the first response of a case from Mon 09:00 is overdue
+
+
+@pytest.fixture(autouse=True)
+def _release_the_clock() -> Iterator[None]:
+    """`new_case` pins the clock; let it go after each test."""
+    yield
+    clock.freeze(None)
 
 
 def outbox_rows(db: Database) -> list[Outbox]:
