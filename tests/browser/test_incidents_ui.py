@@ -40,6 +40,13 @@ def forged_post(page: Page, path: str, form: dict[str, str]) -> int:
     return response.status
 
 
+def refused_to(chromium, base: str, username: str, page_url: str, path: str, form: dict) -> int:
+    """What `username`, who lacks the role for this step, gets when posting it anyway."""
+    with signed_in(chromium, base, username) as page:
+        page.goto(page_url)
+        return forged_post(page, path, form)
+
+
 def act(page: Page, action: str, **fields: str) -> None:
     form = page.locator(f"#actions form[data-action={action}]")
     for name, value in fields.items():
@@ -110,6 +117,10 @@ def test_a_whole_incident_from_an_alert_to_accepted_review(chromium, live_server
         page.click("#assess-submit")
         expect(page.locator("#incident-level")).to_have_text("II")
         expect(page.locator("#leadership-engaged")).to_be_visible()
+        denied = refused_to(
+            chromium, base, "cs_rep", incident_url, f"{incident_url}/instruct", {"playbook": "1"}
+        )
+        assert denied == 403
         page.click("#instruct-playbook button")
         expect(page.locator("#incident-state")).to_have_attribute("data-state", "instructed")
         expect(page.locator("#tasks tr[data-task]")).to_have_count(6)
@@ -121,14 +132,29 @@ def test_a_whole_incident_from_an_alert_to_accepted_review(chromium, live_server
     with signed_in(chromium, base, "cs_rep") as page:
         page.goto(incident_url)
         task = page.locator("#tasks tr[data-type=customer_communication]")
+        task_id = task.get_attribute("data-task")
+        task_path = f"{base}/incidents/tasks/{task_id}/act"
+        denied = refused_to(
+            chromium, base, "legal", incident_url, task_path, {"action": "acknowledge"}
+        )
+        assert denied == 403
         task.locator("form[data-task-action=acknowledge] button").click()
         expect(task.locator(".task-state")).to_have_text("已确认")
         task.locator("input[name=result]").fill("已逐一致电 12 位用户，提供改号协助与补偿")
         task.locator("form[data-task-action=complete] button").click()
         expect(task.locator(".task-state")).to_have_text("已完成")
+        denied = refused_to(
+            chromium, base, "legal", incident_url, f"{incident_url}/act", {"action": "respond"}
+        )
+        assert denied == 403
         act(page, "respond")
         expect(page.locator("#incident-state")).to_have_attribute("data-state", "responding")
 
+    draft = {"title": "擅自起草", "text": "无权起草的声明"}
+    assert (
+        refused_to(chromium, base, "cs_rep", incident_url, f"{incident_url}/statements", draft)
+        == 403
+    )
     with signed_in(chromium, base, "pr_manager") as page:
         page.goto(incident_url)
         page.fill("#statement-form input[name=title]", "关于用户信息安全的说明")
@@ -143,6 +169,10 @@ def test_a_whole_incident_from_an_alert_to_accepted_review(chromium, live_server
         expect(statement.locator("h3")).to_contain_text("v2")
         statement.locator("form[data-statement-action=submit] button").click()
         expect(statement).to_have_attribute("data-state", "legal_review")
+        statement_path = (
+            f"{base}/incidents/statements/{statement.get_attribute('data-statement')}/act"
+        )
+        assert forged_post(page, statement_path, {"action": "clear"}) == 403  # legal reviews
 
     with signed_in(chromium, base, "legal") as page:
         page.goto(incident_url)
@@ -169,12 +199,18 @@ def test_a_whole_incident_from_an_alert_to_accepted_review(chromium, live_server
     with signed_in(chromium, base, "pr_manager") as page:
         page.goto(incident_url)
         statement = page.locator("#statements article.statement").first
+        denied = refused_to(
+            chromium, base, "cs_rep", incident_url, statement_path, {"action": "publish"}
+        )
+        assert denied == 403
         statement.locator("form[data-statement-action=publish] button").click()
         expect(statement).to_have_attribute("data-state", "published")
         expect(statement.locator("textarea")).to_have_count(0)  # frozen
         page.click("#statements a[href*='/diff']")
         expect(page.locator("#diff ins")).to_have_text("并已向警方报案。")
 
+    resolve = {"action": "resolve", "resolution_summary": "擅自结案"}
+    assert refused_to(chromium, base, "cs_rep", incident_url, f"{incident_url}/act", resolve) == 403
     with signed_in(chromium, base, "cs_manager") as page:
         page.goto(incident_url)
         act(page, "resolve", resolution_summary="接口已修复，受影响用户均已联系")
@@ -187,6 +223,15 @@ def test_a_whole_incident_from_an_alert_to_accepted_review(chromium, live_server
         page.fill("#improvement-form input[name=due_on]", "2026-12-31")
         page.click("#improvement-form button")
         expect(page.locator("#improvements")).to_contain_text("接口鉴权整改")
+        denied = refused_to(
+            chromium,
+            base,
+            "cs_rep",
+            incident_url,
+            f"{incident_url}/act",
+            {"action": "submit_review"},
+        )
+        assert denied == 403
         act(page, "submit_review")
         expect(page.locator("#review-state")).to_have_text("已提交领导小组")
 
