@@ -40,6 +40,14 @@ class Browser:
         return self.post_form("/login", {"username": username, "password": password, "next": "/"})
 
 
+def signed_in_as(client: TestClient, username: str) -> Browser:
+    """A fresh person on `client` (the previous one's cookies dropped), signed in as `username`."""
+    client.cookies.clear()
+    person = Browser(client)
+    assert person.login(username, PASSWORD).status_code == 303
+    return person
+
+
 @pytest.fixture
 def client(settings: Settings, db: Database) -> Iterator[TestClient]:
     with TestClient(create_app(settings, db=db), follow_redirects=False) as test_client:

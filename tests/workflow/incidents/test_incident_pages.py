@@ -11,8 +11,7 @@ import pytest
 
 from clamor.core import clock
 from clamor.workflow.incidents import service
-from tests.conftest import PASSWORD
-from tests.web.conftest import Browser
+from tests.web.conftest import Browser, signed_in_as
 
 NOW = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
 
@@ -22,13 +21,6 @@ def _frozen() -> object:
     clock.freeze(NOW)
     yield
     clock.freeze(None)
-
-
-def _as(client, username: str) -> Browser:
-    client.cookies.clear()
-    person = Browser(client)
-    assert person.login(username, PASSWORD).status_code == 303
-    return person
 
 
 def _open(person: Browser, **extra) -> int:
@@ -47,7 +39,7 @@ def _open(person: Browser, **extra) -> int:
 
 
 def test_open_report_assess_and_instruct_through_the_pages(client, seeded, db) -> None:
-    analyst = _as(client, "analyst")
+    analyst = signed_in_as(client, "analyst")
     incident_id = _open(analyst)
     page = analyst.get(f"/incidents/{incident_id}")
     assert page.status_code == 200 and 'data-state="identified"' in page.text
@@ -55,7 +47,7 @@ def test_open_report_assess_and_instruct_through_the_pages(client, seeded, db) -
         analyst.post_form(f"/incidents/{incident_id}/act", {"action": "report"}).status_code == 303
     )
 
-    manager = _as(client, "cs_manager")
+    manager = signed_in_as(client, "cs_manager")
     proposal = manager.get(f"/incidents/{incident_id}?severity=3&scope=3&risk=3")
     assert '<span id="proposed-level">II</span>' in proposal.text
     response = manager.post_form(
@@ -75,21 +67,21 @@ def test_open_report_assess_and_instruct_through_the_pages(client, seeded, db) -
 
 
 def test_bad_input_is_refused_naming_the_field_and_nothing_changes(client, seeded, db) -> None:
-    analyst = _as(client, "analyst")
+    analyst = signed_in_as(client, "analyst")
     refused = analyst.post_form("/incidents", {"title": "", "category": "data_privacy"})
     assert refused.status_code == 422 and "title" in refused.text
     incident_id = _open(analyst)
     # illegal transition: resolve an incident that is only identified
-    manager = _as(client, "cs_manager")
+    manager = signed_in_as(client, "cs_manager")
     manager.get(f"/incidents/{incident_id}")
     refused = manager.post_form(
         f"/incidents/{incident_id}/act", {"action": "resolve", "resolution_summary": "x"}
     )
     assert refused.status_code == 409
-    analyst = _as(client, "analyst")
+    analyst = signed_in_as(client, "analyst")
     analyst.get(f"/incidents/{incident_id}")
     analyst.post_form(f"/incidents/{incident_id}/act", {"action": "report"})
-    manager = _as(client, "cs_manager")
+    manager = signed_in_as(client, "cs_manager")
     manager.get(f"/incidents/{incident_id}")
     manager.post_form(
         f"/incidents/{incident_id}/act",
@@ -111,7 +103,7 @@ def test_bad_input_is_refused_naming_the_field_and_nothing_changes(client, seede
         assert service.tasks_of(session, incident_id) == []
         assert service.get(session, incident_id).state == "assessed"
     # a statement cannot be published before approval
-    pr = _as(client, "pr_manager")
+    pr = signed_in_as(client, "pr_manager")
     pr.get(f"/incidents/{incident_id}")
     assert (
         pr.post_form(
@@ -128,7 +120,7 @@ def test_bad_input_is_refused_naming_the_field_and_nothing_changes(client, seede
 
 
 def test_admin_edits_playbooks_and_a_bad_one_is_refused(client, seeded, db) -> None:
-    admin = _as(client, "admin")
+    admin = signed_in_as(client, "admin")
     assert admin.get("/incidents/playbooks").status_code == 200
     bad = (
         "name: x\ntasks:\n"
@@ -143,12 +135,12 @@ def test_admin_edits_playbooks_and_a_bad_one_is_refused(client, seeded, db) -> N
     assert admin.post_form("/incidents/playbooks", {"data": good}).status_code == 303
     with db.read() as session:
         assert [p.name for p in service.stored_playbooks(session)] == ["x"]
-    rep = _as(client, "cs_rep")
+    rep = signed_in_as(client, "cs_rep")
     assert rep.get("/incidents/playbooks").status_code == 403
 
 
 def test_json_api_opens_from_an_alert_and_acts(client, seeded) -> None:
-    analyst = _as(client, "analyst")
+    analyst = signed_in_as(client, "analyst")
     analyst.get("/incidents")
     headers = {"X-CSRF-Token": analyst.csrf}
     created = client.post(
@@ -205,7 +197,7 @@ def test_one_click_from_a_stored_alert(client, seeded, db) -> None:
         session.add(alert)
         session.flush()
         alert_id = alert.id
-    analyst = _as(client, "analyst")
+    analyst = signed_in_as(client, "analyst")
     analyst.get("/incidents")
     assert analyst.post_form("/incidents/from-alert", {"alert_id": "x"}).status_code == 422
     assert analyst.post_form("/incidents/from-alert", {"alert_id": "999"}).status_code == 404

@@ -16,8 +16,7 @@ from clamor.core import clock
 from clamor.monitoring.models import AlertRecord
 from clamor.workflow.incidents import service
 from clamor.workflow.incidents.models import ReviewReport
-from tests.conftest import PASSWORD
-from tests.web.conftest import Browser
+from tests.web.conftest import signed_in_as
 from tests.workflow.incidents.conftest import assessed, opened
 
 NOW = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai, 2026-Q1
@@ -28,13 +27,6 @@ def _frozen() -> object:
     clock.freeze(NOW)
     yield
     clock.freeze(None)
-
-
-def _as(client, username: str) -> Browser:
-    client.cookies.clear()
-    person = Browser(client)
-    assert person.login(username, PASSWORD).status_code == 303
-    return person
 
 
 def _alert(db) -> int:
@@ -65,7 +57,7 @@ def _alert(db) -> int:
 
 def test_alert_page_opens_an_incident_in_one_click_and_lands_on_it(client, seeded, db) -> None:
     alert_id = _alert(db)
-    analyst = _as(client, "analyst")
+    analyst = signed_in_as(client, "analyst")
     page = analyst.get("/monitoring/alerts")
     assert page.status_code == 200
     card = page.text.split(f'id="alert-{alert_id}"')[1]
@@ -95,7 +87,7 @@ def test_who_may_not_open_incidents_sees_no_button_and_is_refused(client, seeded
     with db.write() as session:  # an admin reads monitoring here but may not open incidents
         admin = accounts.get_user(session, "admin")
         assert admin.is_admin
-    person = _as(client, "admin")
+    person = signed_in_as(client, "admin")
     page = person.get("/monitoring/alerts")
     if page.status_code == 200:
         assert "/incidents/from-alert" not in page.text
@@ -146,7 +138,7 @@ def test_leadership_panel_on_the_dashboard_for_leadership_and_admins_only(
     ids = _leadership_data(db, people)
     clock.freeze(NOW + timedelta(days=2))  # the one-hour task is overdue now
     for username in ("gm", "legal", "admin"):  # leader, member, administrator
-        page = _as(client, username).get("/")
+        page = signed_in_as(client, username).get("/")
         assert page.status_code == 200
         panel = page.text.split('id="leadership-panel"')[1].split("</section>")[0]
         watch = panel.split('id="leadership-watch"')[1].split('id="leadership-reviews"')[0]
@@ -161,7 +153,7 @@ def test_leadership_panel_on_the_dashboard_for_leadership_and_admins_only(
         assert "核实用户数据" in overdue
         assert "演练事件不应出现" not in panel
     for username in ("cs_rep", "analyst"):
-        page = _as(client, username).get("/")
+        page = signed_in_as(client, username).get("/")
         assert page.status_code == 200 and 'id="leadership-panel"' not in page.text
     with db.read() as session:
         panel = service.leadership_panel(session, NOW + timedelta(days=2))
@@ -196,7 +188,7 @@ def _closed_like(db, people) -> int:
 def test_metrics_on_the_dashboard_and_the_quarterly_summary(client, seeded, db, people) -> None:
     _closed_like(db, people)
     opened(db, people["analyst"], is_drill=True)  # a drill: left out everywhere
-    manager = _as(client, "cs_manager")
+    manager = signed_in_as(client, "cs_manager")
     home = manager.get("/")
     metrics = home.text.split('id="dashboard-metrics"')[1].split("</section>")[0]
     assert "<td>II</td>" in metrics and "1.0 h" in metrics and "2.0 h" in metrics
@@ -219,7 +211,7 @@ def test_metrics_on_the_dashboard_and_the_quarterly_summary(client, seeded, db, 
 
     with db.write() as session:
         accounts.get_user(session, "cs_manager").language = "en"
-    english = _as(client, "cs_manager")
+    english = signed_in_as(client, "cs_manager")
     xlsx = english.get("/incidents/summary.xlsx?year=2026&quarter=1")
     assert xlsx.status_code == 200
     book = load_workbook(io.BytesIO(xlsx.content))
@@ -246,6 +238,6 @@ def test_briefings_page_lists_what_the_scheduler_kept(client, seeded, db, people
 
     with db.write() as session:
         assert briefing.publish(session, "daily", NOW) is not None
-    page = _as(client, "gm").get("/briefings")
+    page = signed_in_as(client, "gm").get("/briefings")
     assert page.status_code == 200 and "信访舆情日报 daily 2026-03-08" in page.text
-    assert _as(client, "cs_rep").get("/briefings").status_code == 403
+    assert signed_in_as(client, "cs_rep").get("/briefings").status_code == 403
