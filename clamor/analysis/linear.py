@@ -67,6 +67,12 @@ def unique_first_counts(
         return np.unique(values, return_index=True, return_counts=True)  # outside the contract
     keys = np.sort((values << _I64_32) | np.arange(len(values), dtype=np.int64))
     ordered = keys >> _I64_32
+    at, lengths = runs(ordered)
+    return ordered.take(at), keys.take(at) & _I64_LOW32, lengths
+
+
+def runs(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each run of equal values in the sorted array `ordered` starts, and its length."""
     starts = np.empty(len(ordered), np.bool_)
     starts[:1] = True
     np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
@@ -74,7 +80,7 @@ def unique_first_counts(
     ends = np.empty_like(at)
     ends[:-1] = at[1:]
     ends[-1:] = len(ordered)
-    return ordered.take(at), keys.take(at) & _I64_LOW32, ends - at
+    return at, ends - at
 
 
 def row_sums(matrix: np.ndarray) -> np.ndarray:
@@ -211,16 +217,10 @@ class LinearTextModel:
             (rows[known] << shift) | (buckets[known] << _POSITION_BITS) | positions[known]
         )
         groups = keys >> _POSITION_BITS  # text and bucket
-        starts = np.empty(len(groups), np.bool_)
-        starts[:1] = True
-        np.not_equal(groups[1:], groups[:-1], out=starts[1:])
-        at = starts.nonzero()[0]
-        ends = np.empty_like(at)
-        ends[:-1] = at[1:]
-        ends[-1:] = len(groups)
+        at, lengths = runs(groups)
         ids = groups[at] & ((1 << self.bits) - 1)
         first = keys[at] & ((1 << _POSITION_BITS) - 1)
-        values = (1.0 + np.log((ends - at).astype(np.float32))) * self.idf.take(ids)
+        values = (1.0 + np.log(lengths.astype(np.float32))) * self.idf.take(ids)
         weights = self._weight_rows(ids)
         bounds = np.searchsorted(groups[at] >> self.bits, np.arange(len(hasheds) + 1)).tolist()
         out = []
