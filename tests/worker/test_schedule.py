@@ -299,13 +299,10 @@ def test_briefings_are_kept_once_and_sent_to_who_opted_in_respecting_quiet_hours
 # --- several workers at once --------------------------------------------------------------------
 
 
-def test_two_workers_ticking_at_once_start_each_duty_once_and_send_each_message_once(
-    db: Database, emails: dict[str, Principal], frozen_now: datetime
-) -> None:
-    recorder = Recorder(delay=0.02)
-    opt_in(db, emails["gm"], daily_briefing=True, weekly_briefing=True)
+def add_messages(db: Database, numbers: range, now: datetime) -> None:
+    """Pending outbox messages to the leadership group, one per number."""
     with db.write() as session:
-        for n in range(12):
+        for n in numbers:
             session.add(
                 Outbox(
                     channel="email",
@@ -313,10 +310,18 @@ def test_two_workers_ticking_at_once_start_each_duty_once_and_send_each_message_
                     subject=f"消息 {n}",
                     body="正文",
                     dedup_key=f"test:{n}",
-                    created_at=frozen_now,
+                    created_at=now,
                     state="pending",
                 )
             )
+
+
+def test_two_workers_ticking_at_once_start_each_duty_once_and_send_each_message_once(
+    db: Database, emails: dict[str, Principal], frozen_now: datetime
+) -> None:
+    recorder = Recorder(delay=0.02)
+    opt_in(db, emails["gm"], daily_briefing=True, weekly_briefing=True)
+    add_messages(db, range(12), frozen_now)
     workers = [context(db, recorder, "w1"), context(db, recorder, "w2")]
     start = threading.Barrier(2)
     errors: list[BaseException] = []
@@ -346,19 +351,7 @@ def test_two_workers_ticking_at_once_start_each_duty_once_and_send_each_message_
         }
     )
     both(run_jobs)  # both consume the queue at once: each job runs once
-    with db.write() as session:  # more messages, and two delivery runs overlapping
-        for n in range(12, 24):
-            session.add(
-                Outbox(
-                    channel="email",
-                    recipient="group:leadership",
-                    subject=f"消息 {n}",
-                    body="正文",
-                    dedup_key=f"test:{n}",
-                    created_at=frozen_now,
-                    state="pending",
-                )
-            )
+    add_messages(db, range(12, 24), frozen_now)  # more messages, and two delivery runs overlapping
     both(lambda ctx: HANDLERS[schedule.DELIVER](ctx, {}))
     counts = Counter(recorder.sent)
     assert counts and max(counts.values()) == 1, counts
