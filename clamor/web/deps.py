@@ -95,6 +95,21 @@ def require(permission: str) -> Callable[[Request], Principal]:
     return dependency
 
 
+def require_any(*permissions: str) -> Callable[[Request], Principal]:
+    """A dependency that lets the request through with at least one of `permissions` (a page
+    both its readers and its configurers open)."""
+
+    def dependency(request: Request) -> Principal:
+        principal = current_principal(request)
+        if not any(principal.can(permission) for permission in permissions):
+            wanted = ", ".join(permissions)
+            raise PermissionDenied(f"you do not have any of the permissions {wanted}")
+        return principal
+
+    dependency.__name__ = "require_any_" + "_".join(p.replace(".", "_") for p in permissions)
+    return dependency
+
+
 def request_language(request: Request) -> str:
     principal = optional_principal(request)
     if principal is not None and principal.user_id is not None:

@@ -23,7 +23,7 @@ from clamor.intake.connectors import tabular
 from clamor.intake.connectors.base import CHANNELS
 from clamor.intake.models import Item
 from clamor.org.models import Group
-from clamor.web.deps import app_state, current_principal, require
+from clamor.web.deps import app_state, current_principal, require, require_any
 from clamor.web.forms import apply_then_redirect
 from clamor.web.render import render
 from clamor.workflow.complaints import reply_templates, service, sla_service
@@ -498,7 +498,9 @@ def _settings_page(
 
 
 @router.get("/complaints/settings")
-def settings_page(request: Request, principal: Principal = Depends(require(READ))) -> Response:
+def settings_page(
+    request: Request, principal: Principal = Depends(require_any(READ, CONFIGURE))
+) -> Response:
     return _settings_page(request)
 
 

@@ -144,3 +144,17 @@ def test_settings_page_edits_over_http(browser: Browser, db: Database, people) -
     assert browser.get("/complaints/settings").status_code == 200  # may read
     forbidden = browser.post_form("/complaints/settings/templates/reply/en", {"subject": "x"})
     assert forbidden.status_code == 403
+
+
+def test_an_administrator_reaches_the_settings_from_their_account_page(
+    browser: Browser, people
+) -> None:
+    """Administrators may configure deadlines and templates without reading complaints."""
+    browser.login("admin")
+    account = browser.get("/settings")
+    assert 'id="complaint-settings-link"' in account.text
+    assert browser.get("/complaints/settings").status_code == 200
+    assert browser.get("/complaints").status_code == 403  # the cases stay out of reach
+    browser.client.cookies.clear()
+    browser.login("cs_rep")
+    assert 'id="complaint-settings-link"' not in browser.get("/settings").text
