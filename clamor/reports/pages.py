@@ -10,7 +10,7 @@ from clamor.core import clock
 from clamor.core.errors import ValidationError
 from clamor.core.principal import Principal
 from clamor.reports import briefing, quarterly, review
-from clamor.web.deps import app_state, request_language, require
+from clamor.web.deps import app_state, request_language, require, require_any
 from clamor.web.render import render
 from clamor.workflow.incidents import service as incidents
 from clamor.workflow.incidents.metrics import ALL, STEPS, Quarter, quarter_of
@@ -120,9 +120,11 @@ def summary_export(
 
 @router.get("/briefings")
 def briefings_page(
-    request: Request, principal: Principal = Depends(require("dashboard.leadership"))
+    request: Request,
+    principal: Principal = Depends(require_any("dashboard.leadership", "monitoring.read")),
 ) -> Response:
-    """The daily and weekly briefings the scheduler generated, newest first."""
+    """The daily and weekly briefings the scheduler generated, newest first: for the leadership
+    group they are written for, and the monitoring group that writes them."""
     with app_state(request).db.read() as session:
         kept = briefing.kept(session)
     return render(request, "reports/briefings.html", kept=kept)

@@ -240,4 +240,5 @@ def test_briefings_page_lists_what_the_scheduler_kept(client, seeded, db, people
         assert briefing.publish(session, "daily", NOW) is not None
     page = signed_in_as(client, "gm").get("/briefings")
     assert page.status_code == 200 and "信访舆情日报 daily 2026-03-08" in page.text
+    assert signed_in_as(client, "analyst").get("/briefings").status_code == 200  # writes them
     assert signed_in_as(client, "cs_rep").get("/briefings").status_code == 403
