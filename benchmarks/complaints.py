@@ -1,7 +1,11 @@
 """Benchmark of complaint intake and the inbox, on SQLite and on PostgreSQL.
 
-    python benchmarks/complaints.py [--quick] [--json] [--cases 100000]
+    python benchmarks/complaints.py [--quick] [--json] [--cases 100000] [--no-pipeline]
                                     [--postgres-url postgresql+psycopg://postgres@127.0.0.1/postgres]
+
+The app is built and started as `clamor serve` does it (embedded pipeline running, models loaded
+and the start-up heap settled by the app's lifespan); `--no-pipeline` as `clamor serve
+--no-pipeline` does.
 
 Intake (items/s, everything included: validation, intake item stored first, analysis, case,
 complainant encrypted, repeat detection, SLA, audit, commit):
@@ -42,15 +46,12 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, insert, select, text  # noqa: E402
 
 from clamor.accounts import service as accounts  # noqa: E402
-from clamor.analysis.registry import preload  # noqa: E402
-from clamor.audit import service as audit  # noqa: E402
-from clamor.core.config import Settings, derive_key  # noqa: E402
+from clamor.bootstrap import open_database  # noqa: E402
+from clamor.core.config import Settings  # noqa: E402
 from clamor.core.principal import SYSTEM  # noqa: E402
 from clamor.intake.connectors import tabular  # noqa: E402
 from clamor.intake.models import Item  # noqa: E402
-from clamor.migrations import upgrade  # noqa: E402
 from clamor.org import service as org  # noqa: E402
-from clamor.storage import crypto  # noqa: E402
 from clamor.storage.database import Database  # noqa: E402
 from clamor.workflow.complaints import search, service  # noqa: E402
 from clamor.workflow.complaints.models import ComplaintCase  # noqa: E402
@@ -85,15 +86,16 @@ def texts(count: int, tag: str) -> list[str]:
     return [f"{FIXTURE[i % len(FIXTURE)]['text']} #{tag}{i}" for i in range(count)]
 
 
-def setup(url: str) -> tuple[Database, Any, dict[str, str]]:
+def setup(url: str, *, pipeline: bool = True) -> tuple[Database, Any, dict[str, str]]:
+    """The app built as `clamor serve` builds it (`--no-pipeline`: as the web tier does): its
+    settings, its database opened and migrated by `open_database`, `create_app`, and its
+    lifespan run (models loaded, start-up heap settled) before the first request."""
     from fastapi.testclient import TestClient
 
     from clamor.app import create_app
 
-    db = Database(url)
-    upgrade(db.engine)
-    audit.configure(derive_key(SECRET, "audit-chain"))
-    crypto.configure(derive_key(SECRET, "pii"))
+    settings = Settings(data_dir=Path(tempfile.mkdtemp()), database_url=url, secret_key=SECRET)
+    db = open_database(settings)
     with db.write() as session:
         org.import_yaml(session, SYSTEM, DEFAULT_ORG.read_text(encoding="utf-8"))
         accounts.create_user(session, SYSTEM, username="bench", password="bench-password-1")
@@ -101,9 +103,8 @@ def setup(url: str) -> tuple[Database, Any, dict[str, str]]:
             session, SYSTEM, "cs_manager", name="Bench", email=None, phone=None, username="bench"
         )
         secret = accounts.create_token(session, SYSTEM, "bench", "b", ["complaints:write"]).secret
-    settings = Settings(data_dir=Path(tempfile.mkdtemp()), database_url=url, secret_key=SECRET)
-    client = TestClient(create_app(settings, db=db))
-    client.__enter__()  # one event loop for every request, as a served app has
+    client = TestClient(create_app(settings, db=db, pipeline=pipeline))
+    client.__enter__()  # one event loop for every request, as a served app has; runs the lifespan
     return db, client, {"Authorization": f"Bearer {secret}"}
 
 
@@ -259,8 +260,7 @@ def postgres_database() -> tuple[str, Any] | None:
 
 
 def run(backend: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
-    db, client, headers = setup(url)
-    preload()
+    db, client, headers = setup(url, pipeline=not args.no_pipeline)
     batches, size, csv_rows = (1, 300, 300) if args.quick else (3, 1000, 5000)
     result: dict[str, Any] = {
         "api_batch_items_per_s": round(api_batches(client, headers, batches, size), 1),
@@ -299,6 +299,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-pipeline", action="store_true", help="the app of a web-only tier")
     parser.add_argument("--cases", type=int, default=None)
     args = parser.parse_args()
     args.cases = args.cases or (2_000 if args.quick else 100_000)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
@@ -32,7 +34,7 @@ from clamor.web import errors
 from clamor.web.csrf import COOKIE_NAME, CsrfSigner
 from clamor.web.deps import AppState, csrf_guard
 from clamor.web.render import make_environment
-from clamor.worker.loop import embedded_pipeline
+from clamor.worker.loop import embedded_pipeline, freeze_startup_heap
 from clamor.workflow.complaints import api as complaints_api
 from clamor.workflow.complaints import pages as complaints_pages
 from clamor.workflow.complaints import public as complaints_public
@@ -50,7 +52,7 @@ def create_app(
     database = db or open_database(settings)
     queue = open_queue(settings, database)
     app = FastAPI(
-        lifespan=embedded_pipeline(database, queue, settings) if pipeline else None,
+        lifespan=_lifespan(embedded_pipeline(database, queue, settings) if pipeline else None),
         title="Clamor",
         version=__version__,
         description="Complaints (信访) and public-opinion (舆情) incident management.",
@@ -92,6 +94,23 @@ def create_app(
     ):
         app.include_router(router)
     return app
+
+
+def _lifespan(pipeline: Callable[[FastAPI], Any] | None) -> Callable[[FastAPI], Any]:
+    """Start-up of every serving process, with or without the embedded pipeline: the models are
+    loaded and the heap settled (`freeze_startup_heap`) before the first request, then the
+    pipeline, when there is one, runs while the app serves."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        freeze_startup_heap()
+        if pipeline is None:
+            yield
+            return
+        async with pipeline(app):
+            yield
+
+    return lifespan
 
 
 def _install_csrf_cookie(app: FastAPI, *, secure: bool) -> None:

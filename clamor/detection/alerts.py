@@ -113,7 +113,8 @@ class Reason:
     )
     value: float
     points: float
-    text: str
+    text: str  # English
+    text_zh: str = ""  # the same in Chinese (empty in state saved before it existed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +148,7 @@ def grade(signals: AlertSignals, policy: AlertPolicy | None = None) -> Grade:
             round(signals.specificity, 3),
             0.0,
             "keywords are common words (chatter, not an event): no alert",
+            "关键词均为常见词（闲聊而非事件）：不预警",
         )
         return Grade(None, score, (*reasons, generic))
     level = None
@@ -170,12 +172,14 @@ def _volume_reasons(signals: AlertSignals) -> list[Reason]:
             round(ratio, 2),
             round(_clip(math.log10(max(ratio, 1.0)), 0, 1.5), 3),
             f"{signals.count} posts vs {signals.expected:.2f} expected (×{ratio:.1f})",
+            f"{signals.count} 条帖子，预期 {signals.expected:.2f} 条（×{ratio:.1f}）",
         ),
         Reason(
             "volume",
             signals.count,
             round(_clip(math.log10(max(signals.count, 1)) - 0.5, 0, 1.0), 3),
             f"{signals.count} posts from {signals.authors} authors in the window",
+            f"窗口内 {signals.authors} 位作者发布 {signals.count} 条帖子",
         ),
     ]
 
@@ -187,6 +191,7 @@ def _audience_reasons(signals: AlertSignals, policy: AlertPolicy) -> list[Reason
             signals.reach,
             round(_clip(math.log10(max(signals.reach, 1) / policy.reach_floor), 0, 2), 3),
             f"reach {signals.reach:,}",
+            f"传播量 {signals.reach:,}",
         ),
         Reason(
             "escalation",
@@ -195,12 +200,14 @@ def _audience_reasons(signals: AlertSignals, policy: AlertPolicy) -> list[Reason
                 min(policy.escalation_cap, policy.escalation_weight * signals.escalation_share), 3
             ),
             f"{signals.escalation_share:.0%} of posts use escalation words",
+            f"{signals.escalation_share:.0%} 的帖子含升级词（起诉、曝光、监管投诉等）",
         ),
         Reason(
             "data_privacy",
             round(signals.privacy_share, 3),
             round(policy.privacy_weight * signals.privacy_share, 3),
             f"{signals.privacy_share:.0%} of posts are about data privacy",
+            f"{signals.privacy_share:.0%} 的帖子涉及数据隐私",
         ),
     ]
     if signals.negative_share is not None:
@@ -211,6 +218,7 @@ def _audience_reasons(signals: AlertSignals, policy: AlertPolicy) -> list[Reason
                 round(share, 3),
                 round(_clip(2 * (share - 0.5), 0, 1), 3),
                 f"{share:.0%} negative",
+                f"负面占 {share:.0%}",
             )
         )
     if signals.severity is not None:
@@ -220,6 +228,7 @@ def _audience_reasons(signals: AlertSignals, policy: AlertPolicy) -> list[Reason
                 round(signals.severity, 3),
                 round(_clip(signals.severity, 0, 1), 3),
                 f"mean severity {signals.severity:.2f}",
+                f"平均严重度 {signals.severity:.2f}",
             )
         )
     return reasons

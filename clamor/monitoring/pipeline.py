@@ -684,7 +684,7 @@ def _record_alert(
     alert = event.change.alert
     row = rows.get((alert.key, alert.alert_id))
     reasons = [
-        {"code": r.code, "value": r.value, "points": r.points, "text": r.text}
+        {"code": r.code, "value": r.value, "points": r.points, "text": r.text, "text_zh": r.text_zh}
         for r in alert.reasons
     ]
     if row is None:

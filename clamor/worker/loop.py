@@ -45,7 +45,9 @@ _frozen = False
 
 def freeze_startup_heap() -> None:
     """Move everything alive now into the cyclic GC's permanent generation (`gc.freeze`), once
-    per process; call it after start-up (modules imported, models preloaded).
+    per process, after start-up (modules imported); it loads the analysis models first. Every
+    serving process calls it: the app's lifespan (`clamor serve`, with or without the pipeline)
+    and `clamor worker`.
 
     A long-lived worker holds hundreds of thousands of objects that never die (the analysis
     models, modules, compiled watch queries); every full collection would walk all of them again
@@ -57,6 +59,9 @@ def freeze_startup_heap() -> None:
     if _frozen:
         return
     _frozen = True
+    from clamor.analysis import registry
+
+    registry.preload()  # the models are start-up state too: loaded now, not on the first item
     gc.collect()  # what start-up left as garbage is freed, not frozen
     gc.freeze()
 
@@ -262,14 +267,11 @@ class PipelineThread:
 def embedded_pipeline(
     db: Database, queue: Queue, settings: Settings | None = None
 ) -> Callable[[Any], Any]:
-    """A FastAPI lifespan that runs the pipeline in a thread while the app serves."""
+    """A FastAPI lifespan that runs the pipeline in a thread while the app serves (the app's own
+    lifespan settles the heap first)."""
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
-        from clamor.analysis import registry
-
-        registry.preload()  # load the models now, not on the first job
-        freeze_startup_heap()
         runner = PipelineThread(PipelineContext(db, queue, settings=settings))
         runner.start()
         try:

@@ -100,7 +100,11 @@ def make_alert(db: Database) -> int:
         )  # fmt: skip
         alert = AlertRecord(
             key="topic:t1", book_id="a1", topic_id="t1", level=3, score=3.2,
-            reasons=[{"code": "reach", "value": 90000, "points": 1.0, "text": "reach 90,000"}],
+            reasons=[
+                {"code": "reach", "value": 90000, "points": 1.0, "text": "reach 90,000"},
+                {"code": "volume", "value": 5, "points": 0.2, "text": "5 posts"}
+                | {"text_zh": "5 条帖子"},
+            ],
             keywords=["battery", "fire"], opened_at=now, updated_at=now, raised_at=now,
             updates=0, status="open",
         )  # fmt: skip
@@ -114,6 +118,7 @@ def test_alert_handling_is_audited(browser: Browser, db: Database) -> None:
     browser.login("analyst")
     page = browser.get("/monitoring/alerts")
     assert page.status_code == 200 and "reach 90,000" in page.text and "battery" in page.text
+    assert "5 条帖子" in page.text and "5 posts" not in page.text  # the reader's language
     done = browser.post_form(f"/monitoring/alerts/{alert_id}/acknowledge", {"back": "active"})
     assert done.status_code == 303
     refused = browser.post_form(f"/monitoring/alerts/{alert_id}/mark_false", {"back": "active"})

@@ -34,7 +34,7 @@ from clamor.intake.connectors.base import (
     ComplaintIn,
 )
 from clamor.intake.models import Item
-from clamor.intake.service import ItemIn, store_items
+from clamor.intake.service import ItemIn, store_item_ids
 from clamor.org.models import Group
 from clamor.storage import crypto
 from clamor.workflow.complaints import search, sla_service
@@ -195,13 +195,15 @@ def submit(session: Session, actor: Principal, batch: Sequence[ComplaintIn]) -> 
         analysed.update({(i.source, i.external_id): a for i, a in zip(fresh, results, strict=True)})
         return [{"analysis": a.to_dict(), "analysed_at": now} for a in results]
 
-    stored = store_items(session, [_item_in(incoming) for incoming in batch], analyse)
+    # Ids only: the new items' values are the complaints' own (and `now`), no ORM object each.
+    items = [_item_in(incoming) for incoming in batch]
+    stored = store_item_ids(session, items, analyse, now=now)
     fresh = [i for i, s in enumerate(stored) if s.created]
-    analyses = [analysed[(stored[i].item.source, stored[i].item.external_id)] for i in fresh]
+    analyses = [analysed[(items[i].source, items[i].external_id)] for i in fresh]
     if fresh:
         policies = sla_service.policy_set(session)
         news = [
-            _new_case(batch[i], contacts[i], stored[i].item, a, now)
+            _new_case(batch[i], contacts[i], stored[i].item_id, a, now)
             for i, a in zip(fresh, analyses, strict=True)
         ]
         _insert_cases(session, news, policies, now)
@@ -209,7 +211,7 @@ def submit(session: Session, actor: Principal, batch: Sequence[ComplaintIn]) -> 
         _insert_records(session, actor, news, [batch[i] for i in fresh], now)
         search.index_cases(session, [(n.id, n.row["subject"], n.text) for n in news])
         _audit_created(session, actor, news)
-    ids = [s.item.id for s in stored]
+    ids = [s.item_id for s in stored]
     by_item: dict[int, ComplaintCase] = {}
     for chunk in _chunks(sorted(set(ids))):
         # The complainant (encrypted) is loaded only if a caller asks for it.
@@ -219,7 +221,7 @@ def submit(session: Session, actor: Principal, batch: Sequence[ComplaintIn]) -> 
             .options(lazyload(ComplaintCase.complainant))
         )
         by_item.update({case.item_id: case for case in session.scalars(query)})
-    return [Submitted(by_item[s.item.id], s.created) for s in stored]
+    return [Submitted(by_item[s.item_id], s.created) for s in stored]
 
 
 @dataclass
@@ -260,14 +262,15 @@ def _complainant(contacts: Contacts, language: str, now: datetime) -> dict[str, 
 
 
 def _new_case(
-    incoming: ComplaintIn, contacts: Contacts, item: Item, analysis: Any, now: datetime
+    incoming: ComplaintIn, contacts: Contacts, item_id: int, analysis: Any, now: datetime
 ) -> _NewCase:
+    """The case of a complaint whose item (received `now`) was just stored."""
     # 45 random bits per code: a collision in a million cases has odds of about 1 in 70; the
     # unique constraint turns that rare event into a retried request instead of a wrong link.
     language = incoming.language or ("en" if analysis.language == "en" else "zh-CN")
     row: dict[str, Any] = {
         "tracking_code": tracking_code(),
-        "item_id": item.id,
+        "item_id": item_id,
         "channel": incoming.channel,
         "subject": _subject(incoming),
         "language": language,
@@ -276,7 +279,7 @@ def _new_case(
         "category": category_for(analysis.category.label),
         "severity": analysis.severity.score,
         "p_negative": float(analysis.sentiment.p_negative),
-        "received_at": incoming.received_at or item.received_at,
+        "received_at": incoming.received_at or now,
         "updated_at": now,
         "pauses": [],
         "sla_cycle": 0,
@@ -284,13 +287,12 @@ def _new_case(
         "repeat_of_id": None,
         "repeat_reason": None,
     }
-    row.update(_duplicate_key(item.text))
-    return _NewCase(row, _complainant(contacts, language, now), item.text)
+    row.update(_duplicate_key(incoming.text))
+    return _NewCase(row, _complainant(contacts, language, now), incoming.text)
 
 
 def _insert_cases(session: Session, news: list[_NewCase], policies: Any, now: datetime) -> None:
-    """Complainants, then cases (with their deadlines), each one executemany; ids come back in
-    input order."""
+    """Complainants, then cases (with their deadlines), each one executemany."""
     people = [n for n in news if n.complainant is not None]
     if people:
         table = Complainant.__table__
@@ -306,11 +308,14 @@ def _insert_cases(session: Session, news: list[_NewCase], policies: Any, now: da
             deadlines[key] = sla_service.initial_deadlines(*key, now, policies)
         first, resolution, state = deadlines[key]
         new.row.update(first_response_due_at=first, resolution_due_at=resolution, sla_state=state)
+    # RETURNING the item id too (unique per case), not `sort_by_parameter_order`: SQLite has no
+    # insert sentinel, so SQLAlchemy would send an ordered RETURNING one row per statement.
     table = ComplaintCase.__table__
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    case_ids = session.scalars(statement, [n.row for n in news]).all()
-    for new, case_id in zip(news, case_ids, strict=True):
-        new.id = case_id
+    statement = insert(table).returning(table.c.id, table.c.item_id)
+    rows = session.execute(statement, [n.row for n in news])
+    case_ids = {item_id: case_id for case_id, item_id in rows}
+    for new in news:
+        new.id = case_ids[new.row["item_id"]]
 
 
 def _link_new(session: Session, news: list[_NewCase]) -> None:

@@ -46,7 +46,13 @@ def _checks_out(code: str) -> bool:
 
 def tracking_code(randbelow: Callable[[int], int] = secrets.randbelow) -> str:
     """A fresh code, formatted for display; `randbelow` can be seeded in tests."""
-    body = "".join(ALPHABET[randbelow(len(ALPHABET))] for _ in range(RANDOM_LENGTH))
+    n = len(ALPHABET)
+    value = randbelow(n**RANDOM_LENGTH)  # one draw of 45 bits, not nine of 5 (intake's hot path)
+    digits = []
+    for _ in range(RANDOM_LENGTH):
+        value, digit = divmod(value, n)
+        digits.append(ALPHABET[digit])
+    body = "".join(digits)
     return format_tracking_code(body + check_character(body))
 
 
