@@ -26,7 +26,7 @@ import json
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -683,10 +683,7 @@ def _record_alert(
 ) -> None:
     alert = event.change.alert
     row = rows.get((alert.key, alert.alert_id))
-    reasons = [
-        {"code": r.code, "value": r.value, "points": r.points, "text": r.text, "text_zh": r.text_zh}
-        for r in alert.reasons
-    ]
+    reasons = [asdict(r) for r in alert.reasons]
     if row is None:
         row = AlertRecord(
             key=alert.key,

@@ -82,31 +82,23 @@ def current_principal(request: Request) -> Principal:
 
 def require(permission: str) -> Callable[[Request], Principal]:
     """A dependency that lets the request through only with `permission`."""
-
-    def dependency(request: Request) -> Principal:
-        principal = current_principal(request)
-        if not principal.can(permission):
-            if principal.scopes is not None:
-                raise PermissionDenied(f"this API token's scopes do not allow {permission}")
-            raise PermissionDenied(f"you do not have the permission {permission}")
-        return principal
-
-    dependency.__name__ = f"require_{permission.replace('.', '_')}"
-    return dependency
+    return require_any(permission)
 
 
 def require_any(*permissions: str) -> Callable[[Request], Principal]:
-    """A dependency that lets the request through with at least one of `permissions` (a page
-    both its readers and its configurers open)."""
+    """A dependency that lets the request through with at least one of `permissions` (e.g. a
+    page both its readers and its configurers open)."""
+    wanted = " or ".join(permissions)
 
     def dependency(request: Request) -> Principal:
         principal = current_principal(request)
         if not any(principal.can(permission) for permission in permissions):
-            wanted = ", ".join(permissions)
-            raise PermissionDenied(f"you do not have any of the permissions {wanted}")
+            if principal.scopes is not None:
+                raise PermissionDenied(f"this API token's scopes do not allow {wanted}")
+            raise PermissionDenied(f"you do not have the permission {wanted}")
         return principal
 
-    dependency.__name__ = "require_any_" + "_".join(p.replace(".", "_") for p in permissions)
+    dependency.__name__ = "require_" + "_or_".join(p.replace(".", "_") for p in permissions)
     return dependency
 
 
