@@ -119,7 +119,13 @@ def evaluate_file(
     text_col: str = typer.Option("text", help="Column holding the text."),
     label_col: str = typer.Option("label", help="Column holding the label."),
     json_out: bool = typer.Option(False, "--json", help="Print the figures as JSON last."),
+    model_dir: Path | None = typer.Option(
+        None,
+        help="Score sentiment with your own local transformer (ONNX) model directory "
+        "instead of CLAMOR_SENTIMENT_MODEL_DIR or the shipped model; see docs/analysis.md.",
+    ),
 ) -> None:
+    from clamor.analysis import registry
     from clamor.analysis.evaluate import read_labelled
 
     if task not in TASKS:
@@ -127,6 +133,8 @@ def evaluate_file(
     if lang is not None and lang not in ("zh", "en"):
         raise _fail(f"--lang must be zh or en, not {lang!r}")
     try:
+        if model_dir is not None:
+            registry.use_transformer(model_dir)
         rows = read_labelled(file, text_col, label_col)
         if task == "sentiment":
             report = _eval_sentiment(rows, text_col, label_col, lang, binary)
