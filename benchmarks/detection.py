@@ -243,8 +243,13 @@ def evaluate(stream: list[StreamItem], alerts: list[RaisedAlert]) -> dict:
     for label in sorted(starts):
         matched = [alert for alert in alerts if alert.label == label]
         first = min(matched, key=lambda alert: alert.at) if matched else None
+        times = by_event[label]
         events[label] = {
-            "posts": len(by_event[label]),
+            "posts": len(times),
+            # What the first quarter-hour offers any detector: how many posts, and when the
+            # second one came (one post alone is not an event for anyone).
+            "posts_first_15_min": sum(1 for at in times if at - times[0] <= ONSET_SECONDS),
+            "second_post_minutes": round((times[1] - times[0]) / 60, 1) if len(times) > 1 else None,
             "delay_minutes": round((first.at - starts[label]) / 60, 1) if first else None,
             "delay_after_onset_minutes": round((first.at - onset[label]) / 60, 1)
             if first and onset[label] is not None
@@ -264,10 +269,16 @@ def evaluate(stream: list[StreamItem], alerts: list[RaisedAlert]) -> dict:
         for e in detected
         if e["delay_after_onset_minutes"] is not None and e["delay_after_onset_minutes"] <= 15
     ]
+    # The honest ceiling for "within 15 minutes of the first post": events whose onset (4 posts
+    # within 15 minutes) comes no later than 15 minutes after their first post.
+    feasible = [
+        e for e in events.values() if e["onset_minutes"] is not None and e["onset_minutes"] <= 15
+    ]
     return {
         "events": events,
         "events_detected": len(detected),
         "events_within_15_min": len(within),
+        "events_feasible_within_15_min": len(feasible),
         "events_within_15_min_of_onset": len(within_onset),
         "alerts": len(alerts),
         "unmatched_alerts": len(unmatched),
@@ -373,19 +384,21 @@ def _print_table(report: dict) -> None:
         f"{report['cpu_seconds']} s CPU, {report['items_per_cpu_second']} items per CPU second"
     )
     print(
-        f"{'event':<18}{'posts':>6}{'onset':>8}{'delay':>9}{'after onset':>12}{'alerts':>7}"
-        "  level   keywords of the first alert's topic"
+        f"{'event':<18}{'posts':>6}{'15min':>6}{'2nd':>7}{'onset':>8}{'delay':>9}"
+        f"{'after onset':>12}{'alerts':>7}  level   keywords of the first alert's topic"
     )
     for name, event in report["events"].items():
         print(
-            f"{name:<18}{event['posts']:>6}{_minutes(event['onset_minutes']):>8}"
+            f"{name:<18}{event['posts']:>6}{event['posts_first_15_min']:>6}"
+            f"{_minutes(event['second_post_minutes']):>7}{_minutes(event['onset_minutes']):>8}"
             f"{_minutes(event['delay_minutes']):>9}"
             f"{_minutes(event['delay_after_onset_minutes']):>12}{event['alerts']:>7}  "
             f"{event['first_level'] or '-':<7} {' '.join(event['keywords'][:5])}"
         )
     print(
         f"events detected: {report['events_detected']}/{len(report['events'])}, "
-        f"within 15 min of first post: {report['events_within_15_min']}, "
+        f"within 15 min of first post: {report['events_within_15_min']} "
+        f"(possible: {report['events_feasible_within_15_min']}), "
         f"within 15 min of onset: {report['events_within_15_min_of_onset']}"
     )
     print(

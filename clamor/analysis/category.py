@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clamor.analysis.explain import Evidence, evidence
+from clamor.analysis.frozen import quick_init
 from clamor.analysis.hashing import Hashed
 from clamor.analysis.linear import Vector, as_vector
 from clamor.analysis.registry import CATEGORY, get_model
@@ -25,6 +26,7 @@ OTHER = "other"
 REASONS = 5
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Category:
     label: str

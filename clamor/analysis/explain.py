@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
 
 from clamor.analysis.features import _CUE_RES
+from clamor.analysis.frozen import quick_init
 from clamor.analysis.linear import Contribution
 from clamor.analysis.normalize import to_simplified
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Evidence:
     text: str  # the n-gram as the model saw it (normalised)
@@ -69,12 +72,22 @@ def spans_of(haystack: str, feature: str) -> tuple[tuple[int, int], ...]:
     if feature.startswith("L:"):
         cue = _CUE_RES.get(feature[2:])
         return pattern_spans(haystack, cue) if cue else ()
-    gapped = _GAPPED_RE.match(feature) if "_" in feature else None
-    if gapped:
-        first, gap, last = gapped.groups()
-        window = re.compile(re.escape(first) + "." * len(gap) + re.escape(last), re.S)
+    window = _gapped_window(feature) if "_" in feature else None
+    if window is not None:
         return pattern_spans(haystack, window)
     return find_spans(haystack, feature)
+
+
+@functools.lru_cache(maxsize=8192)
+def _gapped_window(feature: str) -> re.Pattern[str] | None:
+    """The regex of the window a gapped pair spans, or None for any other feature. Cached: the
+    same few thousand pairs come back in text after text, and building the pattern (escape,
+    then re's own cache lookup) cost more than the search."""
+    gapped = _GAPPED_RE.match(feature)
+    if not gapped:
+        return None
+    first, gap, last = gapped.groups()
+    return re.compile(re.escape(first) + "." * len(gap) + re.escape(last), re.S)
 
 
 def evidence(raw_searchable: str, contributions: list[Contribution]) -> tuple[Evidence, ...]:

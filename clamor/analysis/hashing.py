@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from clamor.analysis.features import _CUE_RES, _WORD_RE, FeatureConfig
+from clamor.analysis.frozen import quick_init
 from clamor.analysis.prefilter import AlternativesGate
 
 
@@ -53,6 +54,7 @@ _KIND_SALT = _u64(0x100000001B3)
 _CUE_KIND = _u64(CUE)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Hashed:
     """The features of one text: bucket ids, laid out in segments — one per kind (n for a
@@ -126,6 +128,7 @@ def hash_features_many(text: str, wanted: Sequence[tuple[FeatureConfig, int]]) -
     return [_select(mixed, config, bits) for config, bits in wanted]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class _Mixed:
     """All features of one config before the bucket mask: `x` holds 64-bit hashes in segments

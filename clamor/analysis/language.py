@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from clamor.analysis.frozen import quick_init
+
 ZH, EN, OTHER = "zh", "en", "other"
 
 _HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -78,6 +80,7 @@ MIXED_SHARE = 0.2
 LETTERS_PER_HAN = 3.0
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Language:
     code: str  # "zh" | "en" | "other"

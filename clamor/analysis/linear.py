@@ -18,15 +18,18 @@ from pathlib import Path
 import numpy as np
 
 from clamor.analysis.features import FeatureConfig
+from clamor.analysis.frozen import quick_init
 from clamor.analysis.hashing import Hashed, hash_features
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Contribution:
     feature: str
     weight: float  # how much it pushed toward the class it was computed for
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Vector:
     """One text as the model sees it."""
@@ -48,6 +51,10 @@ _I64_LOW32 = np.array(0xFFFFFFFF, np.int64)
 _F32_ZERO = np.array(0.0, np.float32)
 _F32_ONE = np.array(1.0, np.float32)
 _F32_MINUS_ONE = np.array(-1.0, np.float32)
+# Feature positions for the sort keys of unique_first_counts: a slice of this costs less than an
+# np.arange per call (a text has up to a few thousand features; longer ones get their own).
+_POSITIONS = np.arange(1 << 14, dtype=np.int64)
+_POSITIONS.flags.writeable = False
 
 
 def unique_first_counts(
@@ -65,7 +72,12 @@ def unique_first_counts(
         and not 0 <= int(values.min()) <= int(values.max()) < 1 << 31
     ):
         return np.unique(values, return_index=True, return_counts=True)  # outside the contract
-    keys = np.sort((values << _I64_32) | np.arange(len(values), dtype=np.int64))
+    size = len(values)
+    positions = _POSITIONS[:size] if size <= len(_POSITIONS) else np.arange(size, dtype=np.int64)
+    keys = (values << _I64_32) | positions
+    # In place (keys is a fresh array; np.sort would copy it first). The keys are distinct, so
+    # any sort gives this one order.
+    keys.sort()
     ordered = keys >> _I64_32
     at, lengths = runs(ordered)
     return ordered.take(at), keys.take(at) & _I64_LOW32, lengths
@@ -73,14 +85,16 @@ def unique_first_counts(
 
 def runs(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Where each run of equal values in the sorted array `ordered` starts, and its length."""
-    starts = np.empty(len(ordered), np.bool_)
-    starts[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
-    at = starts.nonzero()[0]
-    ends = np.empty_like(at)
-    ends[:-1] = at[1:]
-    ends[-1:] = len(ordered)
-    return at, ends - at
+    # edges[i]: a run starts at i; edges[size] closes the last run, so that the positions of the
+    # True entries are the run boundaries and their differences the run lengths.
+    size = len(ordered)
+    edges = np.empty(size + 1, np.bool_)
+    edges[0] = True
+    edges[size] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=edges[1:size])
+    bounds = edges.nonzero()[0]
+    at = bounds[:-1]
+    return at, bounds[1:] - at
 
 
 def row_sums(matrix: np.ndarray) -> np.ndarray:
@@ -271,30 +285,39 @@ class LinearTextModel:
         if len(vector.ids) == 0:
             return []
         weights = self._weights(vector)
+        # `pull` is minus the push toward the class, computed as such (a negated product or
+        # difference is exact in IEEE arithmetic, so these are the numbers -push would be): the
+        # strongest pushes are then the smallest pulls, found without negating arrays.
         if weights.shape[1] == 1:
-            push = (
-                vector.values * weights[:, 0] * (_F32_ONE if class_index == 1 else _F32_MINUS_ONE)
+            pull = (
+                vector.values * weights[:, 0] * (_F32_MINUS_ONE if class_index == 1 else _F32_ONE)
             )
         else:
             # weights.mean(axis=1), spelled out as numpy computes it (float32 sum, then divided
             # by an intp count) without its ~5 µs of Python-side bookkeeping.
             mean = row_sums(weights)
             np.true_divide(mean, np.intp(weights.shape[1]), out=mean, casting="unsafe")
-            push = vector.values * (weights[:, class_index] - mean)
-        # Only the strongest few matter: partition instead of sorting every feature.
-        k = min(len(push), top * 4)
-        # (The array methods that np.argpartition / np.argsort call, minus their wrappers.)
-        best = (-push).argpartition(k - 1)[:k] if k < len(push) else np.arange(len(push))
-        order = best.take((-push.take(best)).argsort())
+            mean -= weights[:, class_index]
+            pull = vector.values * mean
+        # Only the strongest few matter: partition instead of sorting every feature. (The array
+        # methods that np.argpartition / np.argsort call, minus their wrappers.)
+        k = top * 4
+        if k < len(pull):
+            best = pull.argpartition(k - 1)[:k]
+            order = best.take(pull.take(best).argsort())
+        else:
+            order = pull.argsort()
         # Plain Python numbers for the loop: indexing numpy arrays one element at a time is slow.
         chosen: list[Contribution] = []
-        pushes, firsts = push.take(order).tolist(), vector.first.take(order).tolist()
-        for pushed, first in zip(pushes, firsts, strict=True):
-            if pushed <= 0 or len(chosen) >= top:
+        pulls, firsts = pull.take(order).tolist(), vector.first.take(order).tolist()
+        describe, features = vector.hashed.describe, []
+        for pulled, first in zip(pulls, firsts, strict=True):
+            if pulled >= 0 or len(chosen) >= top:
                 break
-            feature = vector.hashed.describe(text, first)
-            if feature.strip() and not any(feature in c.feature for c in chosen):
-                chosen.append(Contribution(feature, pushed))
+            feature = describe(text, first)
+            if feature.strip() and not any(feature in seen for seen in features):
+                chosen.append(Contribution(feature, -pulled))
+                features.append(feature)
         return chosen
 
 

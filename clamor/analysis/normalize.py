@@ -14,6 +14,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+from clamor.analysis.frozen import quick_init
+
 URL_TOKEN = " ⟨url⟩ "
 MENTION_TOKEN = "⟨at⟩"
 
@@ -30,6 +32,7 @@ _EMOJI_RE = re.compile(
 )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Normalized:
     """The normalised text and the signals taken out of (or noticed in) the raw text."""

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from clamor.analysis.frozen import quick_init
+
 MOBILE, LANDLINE, ID_NUMBER, BANK_CARD, EMAIL = (
     "mobile",
     "landline",
@@ -55,6 +57,7 @@ CONTEXT_WINDOW = 20
 _FOUR_DIGITS_RE = re.compile(r"[0-9]{4}")
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class PiiSpan:
     kind: str

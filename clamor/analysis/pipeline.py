@@ -16,6 +16,7 @@ from clamor.analysis import sentiment as sentiment_stage
 from clamor.analysis.category import Category
 from clamor.analysis.explain import searchable
 from clamor.analysis.features import FeatureConfig
+from clamor.analysis.frozen import quick_init
 from clamor.analysis.hashing import Hashed, hash_batch, hash_features_many
 from clamor.analysis.language import Language, detect
 from clamor.analysis.linear import Vector
@@ -38,6 +39,7 @@ ANALYSIS_VERSION = "1"
 MODEL_CHARS = 5_000
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Analysis:
     language: str
@@ -138,6 +140,7 @@ def analyze_many(
     return [r for r in results if r is not None]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     """One item up to the models: its text in every form the later stages read."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clamor.analysis.explain import Evidence, evidence
+from clamor.analysis.frozen import quick_init
 from clamor.analysis.hashing import Hashed
 from clamor.analysis.language import ZH
 from clamor.analysis.linear import Vector, as_vector
@@ -23,6 +24,7 @@ ZH_NEUTRAL_BAND = 0.1
 REASONS = 5
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Sentiment:
     label: str

@@ -23,6 +23,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from clamor.analysis.frozen import quick_init
 from clamor.analysis.prefilter import AlternativesGate
 from clamor.core.errors import ValidationError
 
@@ -87,6 +88,7 @@ CATEGORY_WEIGHT: dict[str, float] = {
 AUTHORITY_POINTS: dict[str, float] = {"media": 10, "government": 10, "kol": 6, "verified": 5}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Reason:
     factor: str  # sentiment | escalation | reach | authority | category
@@ -103,6 +105,7 @@ class Reason:
         }
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Severity:
     score: int
@@ -112,6 +115,7 @@ class Severity:
         return {"score": self.score, "reasons": [r.to_dict() for r in self.reasons]}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Reach:
     followers: int = 0

@@ -91,6 +91,12 @@ class Settings(BaseSettings):
         description="Local hour (Asia/Shanghai) at which the scheduler publishes the daily "
         "briefing, and on Mondays the weekly one.",
     )
+    analysis_processes: int | None = Field(
+        default=None,
+        ge=0,
+        description="Analysis processes of `clamor serve`'s embedded pipeline (0: analyse in "
+        "the server process). Default: one per CPU, none on a single CPU.",
+    )
     complaint_form_limit_per_hour: int = Field(
         default=10, ge=1, description="Public complaint form submissions per client address/hour."
     )

@@ -34,6 +34,7 @@ from functools import lru_cache
 from typing import Any
 
 from clamor.analysis.watch import WatchSet
+from clamor.detection.bursts import poisson_tail
 
 # Words that signal a complaint or story is escalating: legal action, regulators, the press,
 # harm to people, leaks. Deliberately generic (no event names); tune per deployment.
@@ -104,6 +105,11 @@ class AlertPolicy:
     privacy_weight: float = 1.5
     scope_cap: float = 3.0  # volume and reach together reach orange at most
     min_specificity: float = 0.55  # below: the topic is chatter held together by common words
+    # The lowest level has nothing but its volume to stand on (no reach, no risk signal worth a
+    # level above blue), so it needs stronger evidence than the burst test's: the window count
+    # must be this unlikely under Poisson(expected). A bigger or riskier burst needs only the
+    # burst test; a blue one held back here is raised as soon as its count clears the bar.
+    blue_p_value: float = 1e-5
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +167,17 @@ def grade(signals: AlertSignals, policy: AlertPolicy | None = None) -> Grade:
         if score >= threshold:
             level = candidate
             break
+    if level == AlertLevel.BLUE:
+        surprise = poisson_tail(signals.count, signals.expected)
+        if surprise > policy.blue_p_value:
+            weak = Reason(
+                "weak_evidence",
+                surprise,
+                0.0,
+                f"a blue alert needs p ≤ {policy.blue_p_value:g}; the window's p is {surprise:.1e}",
+                f"蓝色预警需 p ≤ {policy.blue_p_value:g}，当前窗口 p = {surprise:.1e}",
+            )
+            return Grade(None, score, (*reasons, weak))
     return Grade(level, score, tuple(reasons))
 
 

@@ -26,6 +26,7 @@ restarted worker replays recent, unacknowledged items, not last week's).
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -44,6 +45,9 @@ class BurstConfig:
     # evidence, so that a story building up over an hour or two does not teach its own baseline
     # that it is busy before it has ever been tested as a burst.
     topic_prior_buckets: float = 36.0
+    # A topic's first post is the story's start, not a sample of its background rate: it is
+    # left out of the topic's baseline (see `_KeyState.founder_pending`).
+    exclude_topic_founder: bool = True
     min_count: int = 4
     min_authors: int = 3
     p_value: float = 1e-4
@@ -143,9 +147,15 @@ class _KeyState:
     rate_exposure: float  # Gamma rate: forgotten seasonal exposure + prior
     folded_through: int  # the last bucket already in the baseline
     window: dict[int, int] = field(default_factory=dict)  # bucket → count, not yet folded
-    authors: dict[int, list[str]] = field(default_factory=dict)
+    # [time, author] of each item not yet folded, in time order (not kept for the total key):
+    # the test window slides with the clock, so it needs the items' times, not just buckets.
+    recent: list[list[Any]] = field(default_factory=list)
     seen: dict[str, int] = field(default_factory=dict)  # item id → bucket
     burst_since: int | None = None
+    # A topic exists because of its first item: that item is the event's start, not evidence of
+    # the topic's background rate, so it is left out of the baseline (it still counts in the
+    # test window). Cleared once the first item has been folded.
+    founder_pending: bool = False
 
 
 class BurstDetector:
@@ -159,16 +169,15 @@ class BurstDetector:
         self, item_id: str, at: float, keys: Iterable[str], author: str | None = None
     ) -> list[BurstStatus]:
         """Count an item under the total and under each key; statuses for the keys given."""
-        bucket = int(at // self.config.bucket_seconds)
-        self._count(TOTAL_KEY, item_id, bucket, author)
+        self._count(TOTAL_KEY, item_id, at, author)
         statuses = []
         for key in keys:
-            self._count(key, item_id, bucket, author)
-            statuses.append(self._status(key, bucket))
+            self._count(key, item_id, at, author)
+            statuses.append(self._status(key, at))
         return statuses
 
     def status(self, key: str, at: float) -> BurstStatus:
-        return self._status(key, int(at // self.config.bucket_seconds))
+        return self._status(key, at)
 
     def keys(self) -> list[str]:
         return sorted(self._keys)
@@ -186,10 +195,12 @@ class BurstDetector:
             if key.startswith("topic:"):
                 prior = self.config.topic_prior_buckets
             state = _KeyState(self.config.prior_rate * prior, prior, bucket - 1)
+            state.founder_pending = self.config.exclude_topic_founder and key.startswith("topic:")
             self._keys[key] = state
         return state
 
-    def _count(self, key: str, item_id: str, bucket: int, author: str | None) -> None:
+    def _count(self, key: str, item_id: str, at: float, author: str | None) -> None:
+        bucket = int(at // self.config.bucket_seconds)
         state = self._state(key, bucket)
         if item_id in state.seen:
             return
@@ -201,11 +212,11 @@ class BurstDetector:
             state.rate_count += 1.0  # a late item still informs the baseline
             return
         state.window[bucket] = state.window.get(bucket, 0) + 1
-        if author:
-            state.authors.setdefault(bucket, [])
-            if author not in state.authors[bucket]:
-                state.authors[bucket].append(author)
-        self._fold(key, state, bucket - self.config.window_buckets)
+        if key != TOTAL_KEY:  # the total is a baseline for the rhythm, never tested itself
+            insort(state.recent, [at, author or ""])  # (nearly always an append)
+        # A bucket joins the baseline once it lies wholly before the test window (at − window,
+        # at]; the window reaches into the bucket `window_buckets` before this one.
+        self._fold(key, state, bucket - self.config.window_buckets - 1)
 
     def _fold(self, key: str, state: _KeyState, through: int) -> None:
         """Move every bucket up to `through` out of the window and into the baseline."""
@@ -215,13 +226,17 @@ class BurstDetector:
         for bucket in sorted(b for b in state.window if b <= through):
             self._fold_empty(key, state, bucket - 1)
             count = state.window.pop(bucket)
-            state.authors.pop(bucket, None)
+            if state.founder_pending and count > 0:
+                count, state.founder_pending = count - 1, False
             state.rate_count = state.rate_count * self._decay + count
             state.rate_exposure = state.rate_exposure * self._decay + self.season.factor(bucket)
             state.folded_through = bucket
             if key == TOTAL_KEY:
                 self.season.observe(bucket, count)
         self._fold_empty(key, state, through)
+        if state.recent:  # (once per bucket at most: folding has moved on)
+            end = (through + 1) * self.config.bucket_seconds
+            del state.recent[: bisect_left(state.recent, end, key=_time)]
         if through // 12 != hour_before:  # about once an hour is enough
             self._prune_seen(state)
 
@@ -252,13 +267,12 @@ class BurstDetector:
 
     # -- testing --------------------------------------------------------------------------------
 
-    def _status(self, key: str, bucket: int) -> BurstStatus:
-        state = self._state(key, bucket)
+    def _status(self, key: str, at: float) -> BurstStatus:
         config = self.config
+        bucket = int(at // config.bucket_seconds)
+        state = self._state(key, bucket)
         was_burst = state.burst_since is not None
-        count, authors, expected, p_value, is_burst = self._window_test(
-            state, bucket, config.window_buckets, was_burst
-        )
+        count, authors, expected, p_value, is_burst = self._window_test(state, at, was_burst)
         started = is_burst and not was_burst
         if started:
             state.burst_since = bucket
@@ -279,14 +293,22 @@ class BurstDetector:
         )
 
     def _window_test(
-        self, state: _KeyState, bucket: int, buckets: int, was_burst: bool
+        self, state: _KeyState, at: float, was_burst: bool
     ) -> tuple[int, int, float, float, bool]:
-        """(count, authors, expected, tail probability, passes) over `buckets` ending now."""
+        """(count, authors, expected, tail probability, passes) over the window (at − W, at].
+
+        The window slides with the item's time rather than covering whole buckets: with whole
+        buckets a run of posts that straddles a bucket edge was cut in two, so the same posts
+        were or were not a burst depending on where the clock's five-minute marks fell.
+        """
         config = self.config
-        first = bucket - buckets + 1
-        count = sum(n for b, n in state.window.items() if first <= b <= bucket)
-        names = {a for b, group in state.authors.items() if first <= b <= bucket for a in group}
-        exposure = sum(self.season.factor(b) for b in range(first, bucket + 1))
+        start = at - config.window_buckets * config.bucket_seconds
+        recent = state.recent
+        first = bisect_right(recent, start, key=_time)
+        last = bisect_right(recent, at, key=_time)
+        count = last - first
+        names = {recent[n][1] for n in range(first, last) if recent[n][1]}
+        exposure = self._exposure(start, at)
         # A key silent for weeks has forgotten nearly all it counted (after a jump of years the
         # count underflows to 0.0): it never drops below one bucket's worth of the prior rate.
         shape = max(state.rate_count, config.prior_rate)
@@ -299,6 +321,16 @@ class BurstDetector:
         passes = enough and p_value <= threshold and (was_burst or ratio >= config.min_ratio)
         return count, len(names), expected, p_value, passes
 
+    def _exposure(self, start: float, end: float) -> float:
+        """Seasonal exposure of (start, end]: each bucket's factor × the share of it covered."""
+        size = self.config.bucket_seconds
+        total = 0.0
+        for bucket in range(int(start // size), int(end // size) + 1):
+            covered = min(end, (bucket + 1) * size) - max(start, bucket * size)
+            if covered > 0:
+                total += self.season.factor(bucket) * covered / size
+        return total
+
     # -- persistence ----------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
@@ -306,7 +338,6 @@ class BurstDetector:
         for key, state in self._keys.items():
             raw = asdict(state)
             raw["window"] = {str(b): n for b, n in state.window.items()}
-            raw["authors"] = {str(b): names for b, names in state.authors.items()}
             keys[key] = raw
         return {"season": self.season.to_dict(), "keys": keys}
 
@@ -317,10 +348,52 @@ class BurstDetector:
         for key, raw in state["keys"].items():
             values = dict(raw)
             values["window"] = {int(b): n for b, n in raw["window"].items()}
-            values["authors"] = {int(b): list(names) for b, names in raw["authors"].items()}
+            values["recent"] = _recent_of(key, raw, detector.config.bucket_seconds)
+            values.pop("authors", None)
             values["seen"] = dict(raw["seen"])
             detector._keys[key] = _KeyState(**values)
         return detector
+
+
+def _time(entry: list[Any]) -> float:
+    return entry[0]
+
+
+def _recent_of(key: str, raw: dict[str, Any], bucket_seconds: int) -> list[list[Any]]:
+    """The window's items from saved state; state saved before item times were kept had
+    authors per bucket only: its items are placed at their bucket's start."""
+    if "recent" in raw:
+        return [[float(at), str(author)] for at, author in raw["recent"]]
+    if key == TOTAL_KEY:
+        return []
+    recent: list[list[Any]] = []
+    for bucket, count in sorted((int(b), n) for b, n in raw["window"].items()):
+        names = raw.get("authors", {}).get(str(bucket), [])
+        for number in range(count):
+            author = names[number] if number < len(names) else ""
+            recent.append([float(bucket * bucket_seconds), author])
+    return recent
+
+
+def poisson_tail(count: int, mean: float) -> float:
+    """P(X ≥ count) for X ~ Poisson(mean), summed upwards in log space like the NB tail."""
+    if count <= 0 or math.isnan(mean) or math.isinf(mean):
+        return 1.0
+    if mean <= 0.0:
+        return 0.0
+    if count <= mean:
+        return 1.0
+    log_term = count * math.log(mean) - mean - math.lgamma(count + 1)
+    total = 0.0
+    k = count
+    for _ in range(10_000):
+        term = math.exp(log_term)
+        total += term
+        if term < total * 1e-12:
+            break
+        k += 1
+        log_term += math.log(mean / k)
+    return min(1.0, total)
 
 
 def negative_binomial_tail(count: int, shape: float, success: float) -> float:

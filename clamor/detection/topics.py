@@ -168,6 +168,9 @@ class TopicTracker:
         self._next_forget = 0.0
         self._postings: dict[str, dict[str, float]] = {}
         self._next_expiry = 0.0
+        self._deadlines: list[tuple[float, int, str]] = []  # see `_due_topics`
+        self._members: dict[str, list[str]] = {}  # topic id → its assigned item ids
+        self._opened = 0  # topics scheduled so far: their opening order
         self.expired_ids: list[str] = []  # topics expired since the caller last cleared this
 
     # -- public ---------------------------------------------------------------------------------
@@ -185,7 +188,7 @@ class TopicTracker:
         copy_of = self._copy_target(item)
         if copy_of is not None:
             self._record(copy_of, item, is_copy=True)
-            self._assignments[item.item_id] = copy_of.topic_id
+            self._assign(item.item_id, copy_of.topic_id)
             return TopicAssignment(item.item_id, copy_of.topic_id, False, 1.0, True, True)
         features = item.features.terms if item.features is not None else None
         if features is None:
@@ -197,7 +200,7 @@ class TopicTracker:
             topic = self._open_topic(item)
         self._absorb(topic, vector, item.at)
         self._record(topic, item, is_copy=False)
-        self._assignments[item.item_id] = topic.topic_id
+        self._assign(item.item_id, topic.topic_id)
         return TopicAssignment(item.item_id, topic.topic_id, is_new, similarity, False, True)
 
     def topic_of(self, item_id: str) -> Topic | None:
@@ -240,10 +243,9 @@ class TopicTracker:
         return max(scored)[1] if scored else None
 
     def expire(self, now: float) -> list[Topic]:
-        """Remove topics silent for longer than their TTL; returns them (e.g. to persist)."""
-        expired = [
-            topic for topic in self.topics.values() if now - topic.last_seen > self._ttl(topic)
-        ]
+        """Remove topics silent for longer than their TTL; returns them (e.g. to persist), in
+        the order they were opened."""
+        expired = self._due_topics(now)
         for topic in expired:
             self._unindex(topic)
             del self.topics[topic.topic_id]
@@ -252,6 +254,43 @@ class TopicTracker:
             self._stale_assignments += topic.copies
         self._forget_assignments(now)
         return expired
+
+    def _due_topics(self, now: float) -> list[Topic]:
+        """The topics with `now - last_seen > ttl`, without looking at every live topic.
+
+        The heap holds one (deadline, opening order, id) entry per live topic, its deadline
+        `last_seen + ttl` as it was when pushed. A topic's real deadline only moves later (its
+        last item and its volume only grow), so a stored one is never late: an entry still
+        ahead of `now` (by more than a second: float rounding) cannot be due. Entries that come
+        up are checked with the exact test and, if the topic lives on, pushed again with its
+        current deadline.
+        """
+        heap = self._deadlines
+        due: list[tuple[int, Topic]] = []
+        alive: list[tuple[float, int, str]] = []
+        while heap and heap[0][0] <= now + 1.0:
+            _, order, topic_id = heapq.heappop(heap)
+            topic = self.topics.get(topic_id)
+            if topic is None:
+                continue
+            if now - topic.last_seen > self._ttl(topic):
+                due.append((order, topic))
+            else:
+                alive.append((topic.last_seen + self._ttl(topic), order, topic_id))
+        for entry in alive:
+            heapq.heappush(heap, entry)
+        due.sort(key=lambda pair: pair[0])
+        return [topic for _, topic in due]
+
+    def _assign(self, item_id: str, topic_id: str) -> None:
+        self._assignments[item_id] = topic_id
+        self._members.setdefault(topic_id, []).append(item_id)
+
+    def _schedule(self, topic: Topic) -> None:
+        self._opened += 1
+        heapq.heappush(
+            self._deadlines, (topic.last_seen + self._ttl(topic), self._opened, topic.topic_id)
+        )
 
     def _forget_assignments(self, now: float) -> None:
         """Drop the item ids of topics that expired longer than the stale horizon ago.
@@ -267,8 +306,12 @@ class TopicTracker:
         gone = {tid for tid, at in self._expired_at.items() if at < horizon}
         if not gone:
             return
-        self._assignments = {i: t for i, t in self._assignments.items() if t not in gone}
-        self._expired_at = {tid: at for tid, at in self._expired_at.items() if tid not in gone}
+        # Deleted in place (the order of what stays is kept): only the gone topics' items
+        # are visited, not every assignment.
+        for topic_id in gone:
+            for item_id in self._members.pop(topic_id, ()):
+                del self._assignments[item_id]
+            del self._expired_at[topic_id]
         self._stale_assignments = len(self._assignments) - sum(
             topic.copies for topic in self.topics.values()
         )
@@ -294,11 +337,14 @@ class TopicTracker:
             topic = Topic.from_dict(raw)
             tracker.topics[topic.topic_id] = topic
             tracker._index(topic)
+            tracker._schedule(topic)
         tracker.document_frequency = dict(state["document_frequency"])
         tracker.documents = state["documents"]
         tracker.clock = state["clock"]
         tracker._next_topic = state["next_topic"]
         tracker._assignments = dict(state["assignments"])
+        for item_id, topic_id in tracker._assignments.items():
+            tracker._members.setdefault(topic_id, []).append(item_id)
         tracker._next_expiry = state["next_expiry"]
         # Keys added after the first release default, so that older saved states still load.
         tracker._stale_assignments = state.get("stale_assignments", 0)
@@ -328,24 +374,36 @@ class TopicTracker:
 
     def _best_topic(self, vector: dict[str, float], threshold: float) -> tuple[Topic | None, float]:
         """The most similar live topic: rarer terms propose candidates, all terms score them."""
-        partial: defaultdict[str, float] = defaultdict(float)
+        partial: dict[str, float] = {}
+        get = partial.get
         limit = self.config.candidate_posting_limit
         topics = self.topics
+        postings = self._postings
         for term, weight in vector.items():
-            posting = self._postings.get(term)
+            posting = postings.get(term)
             if posting and len(posting) <= limit:
                 for topic_id, normalized in posting.items():
-                    partial[topic_id] += weight * normalized
+                    partial[topic_id] = get(topic_id, 0.0) + weight * normalized
         # Each partial sum is accumulated in the item's term order, so it does not depend on the
         # order of the posting sets (hash seed); ties are broken by topic id.
-        ranked = heapq.nlargest(
-            self.config.max_candidates, ((score, tid) for tid, score in partial.items())
-        )
+        count = self.config.max_candidates
+        if len(partial) > count:
+            # The `count` largest (score, id) pairs all score at least the count-th largest
+            # score: find it with a sort in C, then rank only the pairs that reach it.
+            floor = sorted(partial.values())[-count]
+            ranked = heapq.nlargest(
+                count, [(score, tid) for tid, score in partial.items() if score >= floor]
+            )
+        else:
+            ranked = [(score, tid) for tid, score in partial.items()]
+        terms = list(vector.items())
         best: tuple[float, str] | None = None
         for _, topic_id in ranked:
             topic = topics[topic_id]
             centroid = topic.centroid
-            dot = sum(weight * centroid.get(term, 0.0) for term, weight in vector.items())
+            # Terms missing from the centroid add 0.0, which leaves a float sum unchanged: only
+            # the shared ones are multiplied (in the item's term order, as before).
+            dot = sum([weight * centroid[term] for term, weight in terms if term in centroid])
             similarity = round(dot / topic.centroid_norm, 9)
             if best is None or (similarity, topic_id) > best:
                 best = (similarity, topic_id)
@@ -358,14 +416,15 @@ class TopicTracker:
         merged = {term: weight * decay for term, weight in topic.centroid.items()}
         for term, weight in vector.items():
             merged[term] = merged.get(term, 0.0) + weight
-        keep = heapq.nlargest(
-            self.config.centroid_terms, merged.items(), key=lambda pair: (pair[1], pair[0])
-        )
-        self._unindex(topic)
-        topic.centroid = dict(keep)
-        topic.centroid_norm = math.sqrt(sum(weight * weight for _, weight in keep))
+        # The heaviest terms, heaviest first, ties by term: (weight, term) pairs sorted in C
+        # (terms are unique, so the order is total and equals a sort on that key).
+        ranked = sorted(zip(merged.values(), merged.keys()), reverse=True)
+        del ranked[self.config.centroid_terms :]
+        old_terms = topic.centroid
+        topic.centroid = {term: weight for weight, term in ranked}
+        topic.centroid_norm = math.sqrt(sum(weight * weight for weight, _ in ranked))
         topic.centroid_at = max(topic.centroid_at, at)
-        self._index(topic)
+        self._reindex(topic, old_terms)
 
     def _index(self, topic: Topic) -> None:
         # Postings hold each topic's unit-length centroid weight: candidates get exact partial
@@ -373,6 +432,27 @@ class TopicTracker:
         norm = topic.centroid_norm or 1.0
         for term, weight in topic.centroid.items():
             self._postings.setdefault(term, {})[topic.topic_id] = weight / norm
+
+    def _reindex(self, topic: Topic, old_terms: dict[str, float]) -> None:
+        """`_unindex` of the old centroid and `_index` of the new one, touching only the terms
+        that left (the others are overwritten; a posting's order does not matter)."""
+        postings = self._postings
+        topic_id = topic.topic_id
+        centroid = topic.centroid
+        for term in old_terms:
+            if term not in centroid:
+                posting = postings.get(term)
+                if posting is not None:
+                    posting.pop(topic_id, None)
+                    if not posting:
+                        del postings[term]
+        norm = topic.centroid_norm or 1.0
+        for term, weight in centroid.items():
+            posting = postings.get(term)
+            if posting is None:
+                postings[term] = {topic_id: weight / norm}
+            else:
+                posting[topic_id] = weight / norm
 
     def _unindex(self, topic: Topic) -> None:
         for term in topic.centroid:
@@ -394,6 +474,7 @@ class TopicTracker:
         self._next_topic += 1
         topic = Topic(topic_id, item.at, item.at, centroid_at=item.at, first_item_id=item.item_id)
         self.topics[topic_id] = topic
+        self._schedule(topic)
         return topic
 
     def _record(self, topic: Topic, item: DetectionItem, *, is_copy: bool) -> None:

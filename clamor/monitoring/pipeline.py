@@ -47,6 +47,7 @@ from clamor.detection.features import (
     compute_features,
 )
 from clamor.detection.items import DetectionItem
+from clamor.detection.topics import Topic
 from clamor.intake.models import Item
 from clamor.intake.service import ItemIn, StoredId, store_item_ids
 from clamor.monitoring.detector import AlertEvent, Detector
@@ -91,9 +92,10 @@ def ingest(session: Session, queue: Queue, batch: Sequence[ItemIn]) -> list[Stor
 
 
 def analyse(
-    db: Database, queue: Queue, item_ids: Sequence[int], watch: WatchCache | None = None
+    db: Database, queue: Queue | None, item_ids: Sequence[int], watch: WatchCache | None = None
 ) -> int:
-    """Analyse the items not analysed yet; returns how many were.
+    """Analyse the items not analysed yet; returns how many were. (`queue` is not used: the
+    analyses enter the detection inbox, a table; an analysis process has no queue to pass.)
 
     Runs on any worker, in parallel: the analysis engine, and the detection features that depend
     on the text alone (near-duplicate key, escalation words, topic terms, watch-query matches),
@@ -640,20 +642,13 @@ def _detect(
             {"item_id": item.id, "watch_query_id": int(q), "bucket": bucket} for q in query_ids
         ]
         events += outcome.alerts
-    session.execute(insert(Post), posts)
+    # Core statements, one executemany each: the ORM's per-row bookkeeping is not needed for
+    # rows this transaction only writes.
+    session.execute(insert(Post.__table__), posts)
     if post_matches:
-        session.execute(insert(PostMatch), post_matches)
+        session.execute(insert(PostMatch.__table__), post_matches)
     _record_alerts(session, events, now)
-    touched = sorted(detector.drain_touched_topics())
-    known = {
-        record.id: record
-        for start in range(0, len(touched), 500)
-        for record in session.scalars(
-            select(TopicRecord).where(TopicRecord.id.in_(touched[start : start + 500]))
-        )
-    }
-    for topic_id in touched:
-        _record_topic(session, detector, topic_id, known.get(topic_id), now)
+    _record_topics(session, detector, sorted(detector.drain_touched_topics()), now)
     context.store.advance(row, detector, seq)
     return len(items)
 
@@ -717,17 +712,40 @@ def _record_alert(
         row.status = "open"
 
 
-def _record_topic(
-    session: Session,
-    detector: Detector,
-    topic_id: str,
-    row: TopicRecord | None,
-    now: datetime,
+def _record_topics(
+    session: Session, detector: Detector, topic_ids: Sequence[str], now: datetime
 ) -> None:
-    topic = detector.topics.topics.get(topic_id)
-    if topic is None:
+    """Write the latest state of these topics: an INSERT of the new ones and an UPDATE of the
+    others, each one statement over all rows (a batch touches hundreds of topics)."""
+    values = [
+        _topic_values(topic_id, topic, now)
+        for topic_id in topic_ids
+        if (topic := detector.topics.topics.get(topic_id)) is not None
+    ]
+    if not values:
         return
-    values = {
+    ids = [v["id"] for v in values]
+    known = {
+        topic_id
+        for start in range(0, len(ids), 500)
+        for topic_id in session.scalars(
+            select(TopicRecord.id).where(TopicRecord.id.in_(ids[start : start + 500]))
+        )
+    }
+    table = TopicRecord.__table__
+    fresh = [v for v in values if v["id"] not in known]
+    if fresh:
+        session.execute(insert(table), fresh)
+    changed = [{"b_id": v["id"], **v} for v in values if v["id"] in known]
+    if changed:
+        for v in changed:
+            del v["id"]
+        session.execute(table.update().where(table.c.id == bindparam("b_id")), changed)
+
+
+def _topic_values(topic_id: str, topic: Topic, now: datetime) -> dict[str, Any]:
+    return {
+        "id": topic_id,
         "keywords": topic.keywords(8),
         "first_seen": _at(topic.first_seen),
         "last_seen": _at(topic.last_seen),
@@ -740,11 +758,6 @@ def _record_topic(
         "representative_item_ids": topic.representative_ids(),
         "updated_at": now,
     }
-    if row is None:
-        session.add(TopicRecord(id=topic_id, **values))
-    else:
-        for name, value in values.items():
-            setattr(row, name, value)
 
 
 LEVEL_NAMES = {level.value: level.colour for level in AlertLevel}

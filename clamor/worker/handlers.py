@@ -74,7 +74,7 @@ class PipelineContext:
 Handler = Callable[[PipelineContext, dict[str, Any]], int]
 
 
-def _item_ids(payload: dict[str, Any]) -> list[int]:
+def payload_item_ids(payload: dict[str, Any]) -> list[int]:
     ids = payload.get("item_ids")
     if not isinstance(ids, list) or not all(
         isinstance(i, int) and not isinstance(i, bool) for i in ids
@@ -84,11 +84,11 @@ def _item_ids(payload: dict[str, Any]) -> list[int]:
 
 
 def analyse(context: PipelineContext, payload: dict[str, Any]) -> int:
-    return pipeline.analyse(context.db, context.queue, _item_ids(payload), context.detect.watch)
+    return pipeline.analyse(context.db, context.queue, payload_item_ids(payload), context.detect.watch)
 
 
 def detect(context: PipelineContext, payload: dict[str, Any]) -> int:
-    return pipeline.detect(context.db, context.detect, _item_ids(payload))
+    return pipeline.detect(context.db, context.detect, payload_item_ids(payload))
 
 
 def poll_feed(context: PipelineContext, payload: dict[str, Any]) -> int:

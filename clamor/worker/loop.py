@@ -22,16 +22,18 @@ import threading
 import time
 import traceback
 from collections.abc import AsyncIterator, Callable
+from concurrent import futures
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from clamor.core.config import Settings
 from clamor.monitoring import pipeline
-from clamor.queue.base import Queue
+from clamor.queue.base import Job, Queue
 from clamor.queue.lease import Lease, LeaseLost
 from clamor.storage.database import Database
-from clamor.worker.handlers import HANDLERS, Handler, PipelineContext, tick
+from clamor.worker.handlers import HANDLERS, Handler, PipelineContext, payload_item_ids, tick
+from clamor.worker.pool import AnalysisPool, can_pool, default_processes
 
 log = logging.getLogger("clamor.worker")
 
@@ -98,6 +100,10 @@ class Worker:
     lease_seconds: float = 15.0  # a dead detector owner is replaced after this long
     detect_wait: float = 0.2  # the lease holder's longest wait for a job
     detect_budget: float = 1.0  # seconds of detection per loop before claiming jobs again
+    # With a pool, `analyse` jobs run in its child processes while this loop claims, detects
+    # and acknowledges; without one, every job runs here.
+    pool: AnalysisPool | None = None
+    _in_flight: list[tuple[Job, futures.Future[int], float]] = field(default_factory=list)
     _last_beat: float = 0.0
     _last_tick: float = 0.0
     _last_lease_try: float = 0.0
@@ -161,44 +167,131 @@ class Worker:
         """Claim and run up to `batch` jobs (and detect, as the lease holder); returns how many
         jobs and detected items were handled."""
         owner = self.owns_detection()
+        if self.pool is not None:
+            return self._run_once_pooled(owner)
         wait = min(self.wait, self.detect_wait) if owner else self.wait
         # The holder takes one job at a time, so that it is back at the inbox soon: detection
         # is the stage only it can run, analysis any worker can.
         limit = 1 if owner else self.batch
         jobs = self.context.queue.claim(self.name, limit, wait=wait)
         for job in jobs:
-            counters = self.stages.setdefault(job.kind, StageCounters())
-            handler = self.handlers.get(job.kind)
-            began = time.perf_counter()
-            try:
-                if handler is None:
-                    raise LookupError(f"no handler for job kind {job.kind!r}")
-                items = handler(self.context, job.payload)
-            except Exception as exc:
-                counters.failures += 1
-                error = f"{type(exc).__name__}: {exc}"
-                parked = self.context.queue.fail(job, error)
-                log.warning(
-                    "job failed",
-                    extra={
-                        "job_id": job.id,
-                        "kind": job.kind,
-                        "attempts": job.attempts,
-                        "parked": parked,
-                        "error": error,
-                        "trace": traceback.format_exc(limit=5),
-                    },
-                )
-                continue
-            elapsed = time.perf_counter() - began
-            self.context.queue.ack(job)
-            counters.jobs += 1
-            counters.items += items
-            counters.seconds += elapsed
-            counters.last_latency = elapsed
+            self._run_job(job)
         detected = self.detect() if owner and self.lease.held else 0
         self._periodic()
         return len(jobs) + detected
+
+    def _run_once_pooled(self, owner: bool) -> int:
+        """One turn with the pool: hand `analyse` jobs to it (up to its capacity), run the
+        other jobs here, detect, and acknowledge what the pool finished."""
+        assert self.pool is not None
+        handled = self._collect_pooled()
+        free = self.pool.capacity - len(self._in_flight)
+        jobs: list[Job] = []
+        if free > 0:
+            # Busy children or a holder with detection to do: look, do not wait.
+            idle = not self._in_flight
+            wait = (min(self.wait, self.detect_wait) if owner else self.wait) if idle else 0.0
+            jobs = self.context.queue.claim(self.name, free, wait=wait)
+        for job in jobs:
+            if job.kind == pipeline.ANALYSE:
+                self._submit(job)
+            else:
+                self._run_job(job)
+        detected = self.detect() if owner and self.lease.held else 0
+        handled += self._collect_pooled()
+        if not jobs and not detected and not handled and self._in_flight:
+            # Nothing to do but wait for a child: wake on the first one done (or soon, to
+            # look at the queue and the inbox again).
+            waiting = [future for _job, future, _at in self._in_flight]
+            futures.wait(waiting, timeout=self.detect_wait, return_when=futures.FIRST_COMPLETED)
+            handled += self._collect_pooled()
+        self._periodic()
+        return len(jobs) + detected + handled
+
+    def _submit(self, job: Job) -> None:
+        assert self.pool is not None
+        try:
+            future = self.pool.submit(payload_item_ids(job.payload))
+        except Exception as exc:  # a bad payload, or a pool that broke just now
+            if self.pool is not None:
+                self._restart_pool_if_broken(exc)
+            self._failed(job, exc)
+            return
+        self._in_flight.append((job, future, time.perf_counter()))
+
+    def _collect_pooled(self, *, wait: bool = False) -> int:
+        """Acknowledge (or fail) the pooled jobs that are done; with `wait`, all of them."""
+        if wait and self._in_flight:
+            futures.wait([future for _job, future, _at in self._in_flight])
+        done = [entry for entry in self._in_flight if entry[1].done()]
+        if not done:
+            return 0
+        self._in_flight = [entry for entry in self._in_flight if not entry[1].done()]
+        broken: BaseException | None = None
+        for job, future, began in done:
+            error = future.exception()
+            if error is not None:
+                broken = broken or (error if self._pool_broken(error) else None)
+                self._failed(job, error)
+                continue
+            self._succeeded(job, future.result(), time.perf_counter() - began)
+        if broken is not None:
+            self._restart_pool_if_broken(broken)
+        return len(done)
+
+    @staticmethod
+    def _pool_broken(error: BaseException) -> bool:
+        return isinstance(error, futures.process.BrokenProcessPool)
+
+    def _restart_pool_if_broken(self, error: BaseException) -> None:
+        if self.pool is None or not self._pool_broken(error):
+            return
+        # Every job still in flight failed with it (their futures say so): the next turn fails
+        # them, to be retried after the back-off, like any other failed job.
+        try:
+            self.pool.restart_if_broken(error)
+        except Exception:
+            log.exception("analysis pool could not be restarted; analysing in this process")
+            self.pool = None
+
+    def _run_job(self, job: Job) -> None:
+        handler = self.handlers.get(job.kind)
+        began = time.perf_counter()
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for job kind {job.kind!r}")
+            items = handler(self.context, job.payload)
+        except Exception as exc:
+            self._failed(job, exc, trace=traceback.format_exc(limit=5))
+            return
+        self._succeeded(job, items, time.perf_counter() - began)
+
+    def _succeeded(self, job: Job, items: int, elapsed: float) -> None:
+        counters = self.stages.setdefault(job.kind, StageCounters())
+        self.context.queue.ack(job)
+        counters.jobs += 1
+        counters.items += items
+        counters.seconds += elapsed
+        counters.last_latency = elapsed
+
+    def _failed(self, job: Job, exc: BaseException, trace: str | None = None) -> None:
+        counters = self.stages.setdefault(job.kind, StageCounters())
+        counters.failures += 1
+        error = f"{type(exc).__name__}: {exc}"
+        parked = self.context.queue.fail(job, error)
+        log.warning(
+            "job failed",
+            extra={
+                "job_id": job.id,
+                "kind": job.kind,
+                "attempts": job.attempts,
+                "parked": parked,
+                "error": error,
+                "trace": trace if trace is not None else "".join(
+                    traceback.format_exception(type(exc), exc, exc.__traceback__, limit=5)
+                ),
+            },
+        )
 
     def _periodic(self) -> None:
         now = time.time()
@@ -234,10 +327,14 @@ class Worker:
                 log.exception("worker loop error; retrying")
                 stop.wait(min(30.0, 0.5 * 2**failures_in_a_row))
                 continue
-            if drain and handled == 0:
+            if drain and handled == 0 and not self._in_flight:
                 stats = self.context.queue.stats()
                 if stats.ready + stats.claimed == 0 and not pipeline.pending_count(self.context.db):
                     break  # (jobs a dead worker still holds count as claimed: wait for them)
+        try:
+            self._collect_pooled(wait=True)  # acknowledge what the children are finishing
+        except Exception:
+            log.exception("could not acknowledge the analysis pool's last jobs")
         try:
             self.lease.release()  # a clean stop: another worker takes detection over at once
         except Exception:
@@ -246,20 +343,36 @@ class Worker:
 
 
 class PipelineThread:
-    """The embedded pipeline of `clamor serve`: one worker loop in a daemon thread."""
+    """The embedded pipeline of `clamor serve`: one worker loop in a daemon thread, with
+    `processes` analysis processes (`pool.AnalysisPool`; 0: analysis in the thread too)."""
 
-    def __init__(self, context: PipelineContext, name: str | None = None) -> None:
+    def __init__(
+        self, context: PipelineContext, name: str | None = None, processes: int = 0
+    ) -> None:
         self.worker = Worker(context, name=name or f"{default_name()}:embedded")
+        self.processes = processes if can_pool(context.db.url) else 0
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=self._run, name="clamor-pipeline", daemon=True)
 
     def _run(self) -> None:
-        self.worker.run(self.stop_event)
+        # The children load their models here, in the pipeline's thread: the web app serves
+        # meanwhile.
+        if self.processes and not self.stop_event.is_set():
+            try:
+                self.worker.pool = AnalysisPool(self.worker.context.db.url, self.processes)
+            except Exception:
+                log.exception("analysis pool did not start; analysing in this process")
+        try:
+            self.worker.run(self.stop_event)
+        finally:
+            pool, self.worker.pool = self.worker.pool, None
+            if pool is not None:
+                pool.close()
 
     def start(self) -> None:
         self.thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 30.0) -> None:
         self.stop_event.set()
         self.thread.join(timeout)
 
@@ -272,7 +385,11 @@ def embedded_pipeline(
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
-        runner = PipelineThread(PipelineContext(db, queue, settings=settings))
+        processes = settings.analysis_processes if settings is not None else None
+        runner = PipelineThread(
+            PipelineContext(db, queue, settings=settings),
+            processes=default_processes() if processes is None else processes,
+        )
         runner.start()
         try:
             yield

@@ -9,7 +9,12 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clamor.detection.bursts import BurstConfig, BurstDetector, negative_binomial_tail
+from clamor.detection.bursts import (
+    BurstConfig,
+    BurstDetector,
+    negative_binomial_tail,
+    poisson_tail,
+)
 
 DAY = 86400.0
 T0 = 1_700_006_400.0  # a midnight UTC
@@ -196,3 +201,60 @@ def test_bursts_survive_any_gaps_between_items(gaps: list[float]) -> None:
         for status in detector.add(f"i{number}", at, ["topic:k", "query:1"], f"u{number % 4}"):
             assert 0.0 <= status.p_value <= 1.0
             assert math.isfinite(status.expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(offset=st.floats(min_value=0, max_value=299.9))
+def test_a_run_is_judged_alike_wherever_the_bucket_edges_fall(offset: float) -> None:
+    """Four authors within 14 minutes: with whole 5-minute buckets the run spanned three or
+    four buckets depending on the clock, and was or was not a burst accordingly."""
+    detector = BurstDetector()
+    daily_background(detector, days=1, key="topic:other")
+    start = T0 + DAY + 2 * 3600 + offset  # 02:00 plus up to one bucket: a quiet hour
+    statuses = [
+        detector.add(f"r{n}", start + seconds, ["topic:run"], f"a{n}")[0]
+        for n, seconds in enumerate([0, 280, 560, 840])
+    ]
+    assert statuses[-1].count == 4 and statuses[-1].authors == 4
+    assert statuses[-1].is_burst
+    # ... and 15 minutes after its first post the first post has left the window.
+    assert detector.status("topic:run", start + 900).count == 3
+
+
+def test_a_topic_first_post_does_not_raise_its_own_baseline() -> None:
+    """A topic exists because of its first post: that post is the story's start, not its
+    background rate. A watch query's first match is evidence of its rate and is learned."""
+    config = BurstConfig(topic_prior_buckets=36.0, prior_buckets=36.0)
+    detector = BurstDetector(config)
+    daily_background(detector, days=1, key="topic:other")
+    founded = T0 + DAY + 3600
+    detector.add("first", founded, ["topic:new", "query:7"], "a")
+    # Three hours later a second post moves the first one out of the window into the baseline.
+    topic, query = detector.add("second", founded + 3 * 3600, ["topic:new", "query:7"], "b")
+    never = detector.status("topic:never-seen", founded + 3 * 3600)  # the prior, no exposure
+    assert topic.expected < query.expected
+    assert topic.expected <= never.expected
+
+
+def test_state_saved_before_item_times_were_kept_still_loads() -> None:
+    detector = BurstDetector()
+    for n in range(3):
+        detector.add(f"i{n}", T0 + n * 60, ["topic:k"], f"u{n}")
+    state = json.loads(json.dumps(detector.to_dict()))
+    old = state["keys"]["topic:k"]
+    old.pop("recent")
+    old.pop("founder_pending")
+    old["authors"] = {str(int(T0 // 300)): ["u0", "u1", "u2"]}
+    loaded = BurstDetector.from_dict(state)
+    status = loaded.status("topic:k", T0 + 120)
+    assert (status.count, status.authors) == (3, 3)
+
+
+def test_poisson_tail_matches_a_direct_sum() -> None:
+    for count, mean in [(4, 0.15), (10, 3.0), (1, 0.5), (40, 20.0)]:
+        direct = sum(
+            math.exp(k * math.log(mean) - mean - math.lgamma(k + 1))
+            for k in range(count, count + 400)
+        )
+        assert math.isclose(poisson_tail(count, mean), direct, rel_tol=1e-9)
+    assert poisson_tail(0, 1.0) == 1.0 and poisson_tail(3, 0.0) == 0.0

@@ -76,7 +76,7 @@ def _validated(raw: dict[str, Any]) -> ComplaintIn | ItemError:
 def _intake(session: Session, actor: Principal, raws: list[dict[str, Any]]) -> BatchResult:
     checked = [_validated(raw) for raw in raws]
     good = [(i, c) for i, c in enumerate(checked) if isinstance(c, ComplaintIn)]
-    submitted = service.submit(session, actor, [c for _, c in good])
+    submitted = service.submit_ids(session, actor, [c for _, c in good])
     results: list[ComplaintResult] = [
         ComplaintResult(index=i, result="error", error=c)
         for i, c in enumerate(checked)
@@ -87,8 +87,8 @@ def _intake(session: Session, actor: Principal, raws: list[dict[str, Any]]) -> B
             ComplaintResult(
                 index=index,
                 result="created" if outcome.created else "existing",
-                id=outcome.case.id,
-                tracking_code=outcome.case.tracking_code,
+                id=outcome.case_id,
+                tracking_code=outcome.tracking_code,
             )
         )
     results.sort(key=lambda r: r.index)

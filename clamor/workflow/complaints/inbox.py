@@ -3,8 +3,8 @@
 Search uses the posting table of `search.py` (CJK bigrams, Latin words) to find candidates
 newest-first, and checks each exactly; the same answer on SQLite and PostgreSQL. Two-character
 Chinese words (退款, 噪音) are one index look-up, a Latin prefix (`refund` → refunds, refunded)
-one index range. A query with nothing indexable (one Chinese character) scans, bounded by the
-other filters; so does a very common prefix over the newest cases first.
+or one Chinese character (噪) one index range. A query with nothing indexable (punctuation)
+scans, bounded by the other filters; so does a very common prefix over the newest cases first.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def _candidates(
     filters: InboxFilter, terms: list[search.QueryTerm], plan: search.Plan
 ) -> tuple[Select[Any], Any]:
     """Candidates (id, subject, text) that may match, and the id column to walk newest-first."""
-    if plan.driver is None:  # nothing indexable (one Chinese character, punctuation)
+    if plan.driver is None:  # nothing indexable (punctuation)
         return _scan(filters, terms), ComplaintCase.id
     query = _scan(filters)
     if plan.driver.prefix:  # the cases of every term in the range, each once

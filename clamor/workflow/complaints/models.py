@@ -3,10 +3,11 @@ timeline, communications, attachments, and the API's idempotency records."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -202,3 +203,18 @@ class ReplyTemplateRow(Base):
     body: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
     updated_by: Mapped[str] = mapped_column(String(64))
+
+
+class CompanyDay(Base):
+    """A day of the company's own calendar, on top of the public holidays and make-up workdays:
+    closed (a company anniversary, a move) or an extra working day. Complaint deadlines count
+    on the calendar these make (`sla_service.business_calendar`); edited in the UI."""
+
+    __tablename__ = "company_days"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # closed | workday
+    label: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))

@@ -257,7 +257,12 @@ def _case_context(
         "events": events,
         "communications": comms,
         "attachments": attachments,
-        "sla": evaluate(case, clock.now(), sla_service.policy_set(session)),
+        "sla": evaluate(
+            case,
+            clock.now(),
+            sla_service.policy_set(session),
+            sla_service.business_calendar(session),
+        ),
         "actions": service.actions_for(principal, case),
         "can_reveal": principal.can("complaints.reveal_pii"),
         "template_kinds": [k.value for k in TemplateKind],
@@ -449,7 +454,7 @@ async def import_upload(
     result = None
     if confirm and parsed.good:
         with app_state(request).db.write() as session:
-            outcomes = service.submit(session, principal, [c for _, c in parsed.good])
+            outcomes = service.submit_ids(session, principal, [c for _, c in parsed.good])
         result = {
             "created": sum(o.created for o in outcomes),
             "existing": sum(not o.created for o in outcomes),
@@ -474,10 +479,12 @@ def _settings_page(
     status_code: int = 200,
     error: str | None = None,
     editing: dict[str, str] | None = None,
+    day_form: dict[str, str] | None = None,
 ) -> Response:
     principal = current_principal(request)
     with app_state(request).db.read() as session:
         policies = sla_service.policy_inputs(sla_service.policy_set(session))
+        company_days = sla_service.company_days(session)
         templates = reply_templates.templates_in_force(session)
         edited = reply_templates.edited_keys(session)
     return render(
@@ -494,6 +501,9 @@ def _settings_page(
         priorities=[p.value for p in Priority],
         categories=[sla_service.ANY_CATEGORY, *(c.value for c in RiskCategory)],
         clocks=[k.value for k in ClockKind],
+        company_days=company_days,
+        day_kinds=sla_service.COMPANY_DAY_KINDS,
+        day_form=day_form or {},
     )
 
 
@@ -593,5 +603,35 @@ def reset_reply_template(
         request,
         lambda s: reply_templates.reset_template(s, principal, kind, language),
         "/complaints/settings?done=notice.reply_template_reset",
+        _settings_page,
+    )
+
+
+@router.post("/complaints/settings/days")
+def add_company_day(
+    request: Request,
+    day: str = Form(""),
+    kind: str = Form(""),
+    label: str = Form(""),
+    principal: Principal = Depends(require(CONFIGURE)),
+) -> Response:
+    """Put a company closure or extra working day on the calendar of deadlines."""
+    return apply_then_redirect(
+        request,
+        lambda s: sla_service.add_company_day(s, principal, day, kind, label),
+        "/complaints/settings?done=notice.company_day_added#company-days",
+        _settings_page,
+        day_form={"day": day, "kind": kind, "label": label},
+    )
+
+
+@router.post("/complaints/settings/days/{day}/remove")
+def remove_company_day(
+    request: Request, day: str, principal: Principal = Depends(require(CONFIGURE))
+) -> Response:
+    return apply_then_redirect(
+        request,
+        lambda s: sla_service.remove_company_day(s, principal, day),
+        "/complaints/settings?done=notice.company_day_removed#company-days",
         _settings_page,
     )

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session, lazyload
 
 from clamor.accounts.models import User
@@ -139,6 +139,15 @@ class Submitted:
     created: bool  # False: the same channel and external id arrived before
 
 
+@dataclass(frozen=True, slots=True)
+class SubmittedId:
+    """What a batch answer needs of one complaint's case, without loading the case."""
+
+    case_id: int
+    tracking_code: str
+    created: bool  # False: the same channel and external id arrived before
+
+
 PRIORITY_THRESHOLDS = ((60, Priority.URGENT), (40, Priority.HIGH), (15, Priority.NORMAL))
 
 
@@ -178,13 +187,30 @@ def _item_in(incoming: ComplaintIn) -> ItemIn:
 
 
 def submit(session: Session, actor: Principal, batch: Sequence[ComplaintIn]) -> list[Submitted]:
+    """`submit_ids`, with each complaint's case loaded (its complainant only when asked for)."""
+    outcomes = submit_ids(session, actor, batch)
+    cases: dict[int, ComplaintCase] = {}
+    for chunk in _chunks(sorted({o.case_id for o in outcomes})):
+        query = (
+            select(ComplaintCase)
+            .where(ComplaintCase.id.in_(chunk))
+            .options(lazyload(ComplaintCase.complainant))
+        )
+        cases.update({case.id: case for case in session.scalars(query)})
+    return [Submitted(cases[o.case_id], o.created) for o in outcomes]
+
+
+def submit_ids(
+    session: Session, actor: Principal, batch: Sequence[ComplaintIn]
+) -> list[SubmittedId]:
     """Store, analyse and open a case for each complaint; one that arrived before (same channel
     and external id) returns its existing case. Raises ValidationError (naming the field) before
-    storing anything when any complaint is invalid.
+    storing anything when any complaint is invalid. Results in input order.
 
     Written in bulk, in the caller's transaction: whatever the batch size, a handful of
-    executemany statements (items with their analyses, complainants, cases, repeat links,
-    events, attachments, search postings) and one audit entry for the batch."""
+    executemany statements (items with their analyses, complainants, cases, events,
+    attachments, search postings), a few look-ups for repeats, and one audit entry for the
+    batch. No case object is built: the ids and tracking codes come from the rows written."""
     contacts = [check(incoming) for incoming in batch]
     now = clock.now()
     analysed: dict[tuple[str, str], Any] = {}
@@ -199,29 +225,60 @@ def submit(session: Session, actor: Principal, batch: Sequence[ComplaintIn]) -> 
     items = [_item_in(incoming) for incoming in batch]
     stored = store_item_ids(session, items, analyse, now=now)
     fresh = [i for i, s in enumerate(stored) if s.created]
-    analyses = [analysed[(items[i].source, items[i].external_id)] for i in fresh]
-    if fresh:
-        policies = sla_service.policy_set(session)
-        news = [
-            _new_case(batch[i], contacts[i], stored[i].item_id, a, now)
-            for i, a in zip(fresh, analyses, strict=True)
-        ]
-        _insert_cases(session, news, policies, now)
-        _link_new(session, news)
-        _insert_records(session, actor, news, [batch[i] for i in fresh], now)
-        search.index_cases(session, [(n.id, n.row["subject"], n.text) for n in news])
-        _audit_created(session, actor, news)
-    ids = [s.item_id for s in stored]
-    by_item: dict[int, ComplaintCase] = {}
-    for chunk in _chunks(sorted(set(ids))):
-        # The complainant (encrypted) is loaded only if a caller asks for it.
-        query = (
-            select(ComplaintCase)
-            .where(ComplaintCase.item_id.in_(chunk))
-            .options(lazyload(ComplaintCase.complainant))
-        )
-        by_item.update({case.item_id: case for case in session.scalars(query)})
-    return [Submitted(by_item[s.item_id], s.created) for s in stored]
+    news = [
+        _new_case(batch[i], contacts[i], stored[i].item_id, analysed[_key(items[i])], now)
+        for i in fresh
+    ]
+    if news:
+        _open_cases(session, actor, news, [batch[i] for i in fresh], now)
+    return _outcomes(session, [(s.item_id, s.created) for s in stored], news)
+
+
+def _key(item: ItemIn) -> tuple[str, str]:
+    return item.source, item.external_id
+
+
+def _open_cases(
+    session: Session,
+    actor: Principal,
+    news: list[_NewCase],
+    incoming: list[ComplaintIn],
+    now: datetime,
+) -> None:
+    """Write the new cases with their repeat links, first events, attachments, search postings
+    and the batch's audit entry."""
+    # Until inserted, a new case has a provisional id above every stored one, in arrival order
+    # (as its real id will be): repeat detection runs before the insert, so that a link to an
+    # earlier stored case goes in with the row and only a link inside the batch is updated.
+    for number, new in enumerate(news):
+        new.id = PROVISIONAL_ID + number
+    links = _repeat_links(session, [new.prior() for new in news])
+    for new in news:
+        if new.id in links:
+            new.row["repeat_of_id"], new.row["repeat_reason"] = links[new.id]
+    _insert_cases(session, news, now)
+    _link_inside_batch(session, news)
+    _insert_records(session, actor, news, incoming, now)
+    search.index_cases(session, [(n.id, n.row["subject"], n.text) for n in news])
+    _audit_created(session, actor, news)
+
+
+def _outcomes(
+    session: Session, stored: list[tuple[int, bool]], news: list[_NewCase]
+) -> list[SubmittedId]:
+    """Each complaint's case id and tracking code: the new ones as written, the others (sent
+    before) read in one look-up per 500."""
+    cases = {n.row["item_id"]: (n.id, n.row["tracking_code"]) for n in news}
+    known = sorted({item_id for item_id, _ in stored} - cases.keys())
+    for chunk in _chunks(known):
+        columns = (ComplaintCase.item_id, ComplaintCase.id, ComplaintCase.tracking_code)
+        rows = session.execute(select(*columns).where(ComplaintCase.item_id.in_(chunk)))
+        cases.update({item_id: (case_id, code) for item_id, case_id, code in rows})
+    return [SubmittedId(*cases[item_id], created) for item_id, created in stored]
+
+
+# Above every id a case is given (the ids are 32-bit integers on PostgreSQL).
+PROVISIONAL_ID = 2**40
 
 
 @dataclass
@@ -233,6 +290,8 @@ class _NewCase:
     complainant: dict[str, Any] | None
     text: str
     id: int = 0
+    # The provisional id of the batch's case this one repeats, until the ids are known.
+    repeats_provisional: int | None = None
 
     def prior(self) -> _Prior:
         person = self.complainant or {}
@@ -291,23 +350,44 @@ def _new_case(
     return _NewCase(row, _complainant(contacts, language, now), incoming.text)
 
 
-def _insert_cases(session: Session, news: list[_NewCase], policies: Any, now: datetime) -> None:
-    """Complainants, then cases (with their deadlines), each one executemany."""
-    people = [n for n in news if n.complainant is not None]
-    if people:
-        table = Complainant.__table__
+def _insert_complainants(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert complainant rows in one executemany; their ids, in the order of `rows`."""
+    table = Complainant.__table__
+    if session.get_bind().dialect.name != "sqlite":
         statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        person_ids = session.scalars(statement, [n.complainant for n in people]).all()
-        for new, person_id in zip(people, person_ids, strict=True):
+        return list(session.scalars(statement, rows).all())
+    # SQLite has no insert sentinel: an ordered RETURNING would be sent one row per statement.
+    # The ids are given instead, above the largest: a write session holds SQLite's only write
+    # lock from its first statement (BEGIN IMMEDIATE), so they are this transaction's to take —
+    # and a writer without the lock fails on the primary key rather than linking wrongly.
+    start = (session.scalar(select(func.max(table.c.id))) or 0) + 1
+    ids = list(range(start, start + len(rows)))
+    session.execute(insert(table), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+    return ids
+
+
+def _insert_cases(session: Session, news: list[_NewCase], now: datetime) -> None:
+    """Complainants, then cases (with their deadlines), each one executemany; gives each new
+    case its id."""
+    policies = sla_service.policy_set(session)
+    calendar = sla_service.business_calendar(session)
+    people = [(n, n.complainant) for n in news if n.complainant is not None]
+    if people:
+        person_ids = _insert_complainants(session, [person for _, person in people])
+        for (new, _), person_id in zip(people, person_ids, strict=True):
             new.row["complainant_id"] = person_id
     deadlines: dict[tuple[str, str, datetime], tuple[Any, Any, str]] = {}
     for new in news:
         new.row.setdefault("complainant_id", None)
         key = (new.row["priority"], new.row["category"], new.row["received_at"])
         if key not in deadlines:  # a batch shares a few (priority, category, time) triples
-            deadlines[key] = sla_service.initial_deadlines(*key, now, policies)
+            deadlines[key] = sla_service.initial_deadlines(*key, now, policies, calendar)
         first, resolution, state = deadlines[key]
         new.row.update(first_response_due_at=first, resolution_due_at=resolution, sla_state=state)
+        # A link to a case of this batch is written once that case has its id.
+        if (new.row["repeat_of_id"] or 0) >= PROVISIONAL_ID:
+            new.repeats_provisional = new.row["repeat_of_id"]
+            new.row["repeat_of_id"] = None
     # RETURNING the item id too (unique per case), not `sort_by_parameter_order`: SQLite has no
     # insert sentinel, so SQLAlchemy would send an ordered RETURNING one row per statement.
     table = ComplaintCase.__table__
@@ -318,22 +398,23 @@ def _insert_cases(session: Session, news: list[_NewCase], policies: Any, now: da
         new.id = case_ids[new.row["item_id"]]
 
 
-def _link_new(session: Session, news: list[_NewCase]) -> None:
-    """Repeat links of the new cases (see `link_repeats`), written in one executemany."""
-    links = _repeat_links(session, [n.prior() for n in news])
+def _link_inside_batch(session: Session, news: list[_NewCase]) -> None:
+    """Repeat links to a case of the same batch, now that its id is known (one executemany)."""
+    real = {PROVISIONAL_ID + number: new.id for number, new in enumerate(news)}
+    linked = []
     for new in news:
-        if new.id in links:
-            new.row["repeat_of_id"], new.row["repeat_reason"] = links[new.id]
-    if links:
+        if new.repeats_provisional is not None:
+            new.row["repeat_of_id"] = real[new.repeats_provisional]
+            linked.append(new)
+    if linked:
         table = ComplaintCase.__table__
         statement = (
             update(table)
             .where(table.c.id == bindparam("case_id"))
-            .values(repeat_of_id=bindparam("repeat_of"), repeat_reason=bindparam("why"))
+            .values(repeat_of_id=bindparam("repeat_of"))
         )
         session.execute(
-            statement,
-            [{"case_id": k, "repeat_of": v[0], "why": v[1]} for k, v in links.items()],
+            statement, [{"case_id": n.id, "repeat_of": n.row["repeat_of_id"]} for n in linked]
         )
 
 
@@ -422,72 +503,107 @@ class _Prior:
     dup_hash: str | None
 
 
-def _prior(case: ComplaintCase) -> _Prior:
-    person = case.complainant
-    return _Prior(
-        case.id,
-        case.received_at,
-        case.repeat_of_id or case.id,
-        person.phone_hash if person else None,
-        person.email_hash if person else None,
-        case.dup_hash,
-    )
-
-
 def _chunks(values: list[Any], size: int = 500) -> list[list[Any]]:
     return [values[i : i + size] for i in range(0, len(values), size)]
 
 
-_PRIOR_COLUMNS = (
-    ComplaintCase.id,
-    ComplaintCase.received_at,
-    ComplaintCase.repeat_of_id,
-    Complainant.phone_hash,
-    Complainant.email_hash,
-    ComplaintCase.dup_hash,
-)
+_CASE_COLUMNS = (ComplaintCase.id, ComplaintCase.received_at, ComplaintCase.repeat_of_id)
+_CONTACT_COLUMNS = (Complainant.phone_hash, Complainant.email_hash)
 
 
-def _priors(session: Session, condition: Any, since: datetime, exclude: set[int]) -> list[_Prior]:
-    """Earlier cases matching `condition`, as plain values (no personal data decrypted)."""
-    query = (
-        select(*_PRIOR_COLUMNS)
-        .outerjoin(Complainant, Complainant.id == ComplaintCase.complainant_id)
-        .where(condition, ComplaintCase.received_at >= since)
-    )
-    return [
-        _Prior(row[0], row[1], row[2] or row[0], row[3], row[4], row[5])
-        for row in session.connection().execute(query)  # plain rows: no ORM loading
-        if row[0] not in exclude
-    ]
+def _prior_row(row: Any) -> _Prior:
+    root = row.repeat_of_id or row.id
+    return _Prior(row.id, row.received_at, root, row.phone_hash, row.email_hash, row.dup_hash)
 
 
-def _earlier(
-    session: Session, mine: list[_Prior], since: datetime, exclude: set[int]
+def _by_contact(
+    session: Session, column: Any, hashes: list[str], since: datetime, until: datetime
 ) -> list[_Prior]:
-    """Earlier cases sharing a contact hash or a SimHash band with any of `mine` (indexed
-    look-ups by value: the contact hashes and the four bands each have an index)."""
-    conditions: list[tuple[Any, list[Any]]] = [
-        (Complainant.phone_hash, sorted({p.phone_hash for p in mine} - {None})),
-        (Complainant.email_hash, sorted({p.email_hash for p in mine} - {None})),
-    ]
-    hashes = [int(p.dup_hash, 16) for p in mine if p.dup_hash]
-    for band in range(4):
-        values = sorted({_bands(h)[band] for h in hashes})
-        conditions.append((getattr(ComplaintCase, f"dup_band{band}"), values))
+    """Every stored case received in [since, until] whose complainant's `column` (the phone or
+    e-mail hash) is one of `hashes`."""
+    query = (
+        select(*_CASE_COLUMNS, *_CONTACT_COLUMNS, ComplaintCase.dup_hash)
+        .join(Complainant, Complainant.id == ComplaintCase.complainant_id)
+        .where(column.in_(hashes), ComplaintCase.received_at.between(since, until))
+    )
+    return [_prior_row(row) for row in session.connection().execute(query)]
+
+
+def _latest_by_contact(
+    session: Session, column: Any, hashes: list[str], since: datetime, until: datetime
+) -> list[_Prior]:
+    """For each of `hashes`, its latest stored case received in [since, until] (by received_at,
+    then id, as `_latest` orders), ranked by the database: one row per complainant, however many
+    cases they have."""
+    rank = func.row_number().over(
+        partition_by=column,
+        order_by=(ComplaintCase.received_at.desc(), ComplaintCase.id.desc()),
+    )
+    ranked = (
+        select(*_CASE_COLUMNS, *_CONTACT_COLUMNS, ComplaintCase.dup_hash, rank.label("rank"))
+        .join(Complainant, Complainant.id == ComplaintCase.complainant_id)
+        .where(column.in_(hashes), ComplaintCase.received_at.between(since, until))
+        .subquery()
+    )
+    query = select(ranked).where(ranked.c.rank == 1)
+    return [_prior_row(row) for row in session.connection().execute(query)]
+
+
+def _contact_candidates(
+    session: Session, mine: list[_Prior], since: datetime, until: datetime
+) -> list[_Prior]:
+    """The stored cases that can be the contact link of one of `mine`: per phone / e-mail hash
+    its latest case up to `until` — the answer for each of `mine` received no earlier than it.
+    For a hash whose latest case came after one of `mine` (an import of past complaints), all
+    of its cases in the window are read, as the latest before that one is wanted."""
     found: dict[int, _Prior] = {}
-    for column, values in conditions:
-        for chunk in _chunks(values):
-            found.update({p.id: p for p in _priors(session, column.in_(chunk), since, exclude)})
+    for column in _CONTACT_COLUMNS:
+        first_of: dict[str, datetime] = {}  # hash → the earliest of `mine` with it
+        for prior in mine:
+            value = getattr(prior, column.key)
+            if value and (value not in first_of or prior.received_at < first_of[value]):
+                first_of[value] = prior.received_at
+        later: list[str] = []
+        for chunk in _chunks(sorted(first_of)):
+            for prior in _latest_by_contact(session, column, chunk, since, until):
+                found[prior.id] = prior
+                value = getattr(prior, column.key)
+                if prior.received_at > first_of[value]:
+                    later.append(value)
+        for chunk in _chunks(sorted(later)):
+            found.update({p.id: p for p in _by_contact(session, column, chunk, since, until)})
+    return list(found.values())
+
+
+def _near_duplicate_candidates(
+    session: Session, mine: list[_Prior], since: datetime, until: datetime
+) -> list[_Prior]:
+    """Stored cases received in [since, until] sharing a SimHash band with one of `mine` (each
+    band has an index). Their contacts are not read: a contact link is found by
+    `_contact_candidates`, which holds the latest case of every contact that can link."""
+    hashes = [int(p.dup_hash, 16) for p in mine if p.dup_hash]
+    found: dict[int, _Prior] = {}
+    for band in range(4):
+        column = getattr(ComplaintCase, f"dup_band{band}")
+        for chunk in _chunks(sorted({_bands(h)[band] for h in hashes})):
+            query = select(*_CASE_COLUMNS, ComplaintCase.dup_hash).where(
+                column.in_(chunk), ComplaintCase.received_at.between(since, until)
+            )
+            for row in session.connection().execute(query):  # plain rows: no ORM loading
+                found[row.id] = _Prior(
+                    row.id, row.received_at, row.repeat_of_id or row.id, None, None, row.dup_hash
+                )
     return list(found.values())
 
 
 class _RepeatIndex:
     """Earlier cases by contact hash and by SimHash band, for matching one case quickly."""
 
-    def __init__(self) -> None:
+    def __init__(self, priors: Iterable[_Prior] = ()) -> None:
         self.by_contact: dict[str, list[_Prior]] = {}
         self.by_band: dict[tuple[int, int], list[_Prior]] = {}
+        for prior in priors:
+            self.add(prior)
 
     def add(self, prior: _Prior) -> None:
         for key in (prior.phone_hash, prior.email_hash):
@@ -526,15 +642,34 @@ def _latest(mine: _Prior, candidates: list[_Prior]) -> _Prior | None:
     return max(earlier, key=lambda p: (p.received_at, p.id), default=None)
 
 
+def _without_contact_link(mine: list[_Prior], stored: list[_Prior]) -> list[_Prior]:
+    """Those of `mine` (in arrival order) that no stored case nor earlier one of `mine` links to
+    by contact: only they can be near-duplicate repeats."""
+    index = _RepeatIndex(stored)
+    alone = []
+    for prior in mine:
+        if _latest(prior, index.by_same_contact(prior)) is None:
+            alone.append(prior)
+        index.add(prior)
+    return alone
+
+
 def _repeat_links(session: Session, mine: list[_Prior]) -> dict[int, tuple[int, str]]:
     """case id → (first case of its chain, "contact" | "text") for those of `mine` (new cases,
-    in arrival order) that repeat an earlier case, in the database or earlier in `mine`."""
+    in arrival order, not stored yet) that repeat an earlier case — stored, or earlier in
+    `mine`: the latest one within the window from the same contact (normalised phone or
+    e-mail), else the latest with near-duplicate text; across channels.
+
+    A few look-ups whatever the batch and the table: the latest case per contact, and the
+    near-duplicate candidates of only those cases that no contact links."""
     if not mine:
         return {}
     since = min(p.received_at for p in mine) - REPEAT_WINDOW
-    index = _RepeatIndex()
-    for prior in _earlier(session, mine, since, {p.id for p in mine}):
-        index.add(prior)
+    until = max(p.received_at for p in mine)
+    stored = _contact_candidates(session, mine, since, until)
+    alone = [p for p in _without_contact_link(mine, stored) if p.dup_hash]
+    stored += _near_duplicate_candidates(session, alone, since, until)
+    index = _RepeatIndex(stored)
     links: dict[int, tuple[int, str]] = {}
     for prior in mine:
         hit, reason = _latest(prior, index.by_same_contact(prior)), "contact"
@@ -545,16 +680,6 @@ def _repeat_links(session: Session, mine: list[_Prior]) -> dict[int, tuple[int, 
             prior = replace(prior, root=hit.root)
         index.add(prior)
     return links
-
-
-def link_repeats(session: Session, cases: list[ComplaintCase]) -> None:
-    """Flag each case as a repeat of the latest earlier case within the window from the same
-    contact (normalised phone or e-mail), else with near-duplicate text — across channels, and
-    within the list itself. A few batched look-ups, whatever the number of cases."""
-    links = _repeat_links(session, [_prior(case) for case in cases])
-    for case in cases:
-        if case.id in links:
-            case.repeat_of_id, case.repeat_reason = links[case.id]
 
 
 # --- transitions ------------------------------------------------------------------------------
@@ -689,7 +814,9 @@ def act(
             data=_event_data(values),
         )
     )
-    sla_service.refresh(case, now, sla_service.policy_set(session))
+    sla_service.refresh(
+        case, now, sla_service.policy_set(session), sla_service.business_calendar(session)
+    )
     audit.record(
         session,
         actor,
@@ -769,7 +896,12 @@ def set_priority(
     before = case.priority
     case.priority = chosen.value
     case.updated_at = clock.now()
-    sla_service.refresh(case, case.updated_at, sla_service.policy_set(session))
+    sla_service.refresh(
+        case,
+        case.updated_at,
+        sla_service.policy_set(session),
+        sla_service.business_calendar(session),
+    )
     audit.record(
         session,
         actor,

@@ -3,12 +3,14 @@ times refreshed on creation and on every transition, and a sweep that writes war
 escalations into the notification outbox, each exactly once.
 
 `sweep_sla(session, now)` is what a scheduler calls (every minute is fine): it re-reads the
-policies, so an edited policy reaches every open case at the next sweep."""
+policies and the company's own days (`business_calendar`), so an edited policy or a new company
+closure reaches every open case at the next sweep."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -18,12 +20,12 @@ from sqlalchemy.orm import Session
 
 from clamor.audit import service as audit
 from clamor.core import clock
-from clamor.core.errors import ConfigurationError, ValidationError
+from clamor.core.errors import ConfigurationError, NotFoundError, ValidationError
 from clamor.core.principal import Principal
 from clamor.notify.models import PENDING, Outbox
 from clamor.org.models import Membership
 from clamor.workflow.calendar import BusinessCalendar, Pause
-from clamor.workflow.complaints.models import ComplaintCase, SlaPolicyRow
+from clamor.workflow.complaints.models import CompanyDay, ComplaintCase, SlaPolicyRow
 from clamor.workflow.complaints.states import FINISHED_STATES, PAUSED_STATES, CaseState
 from clamor.workflow.sla import (
     DEFAULT_POLICIES,
@@ -84,23 +86,39 @@ def case_times(case: ComplaintCase) -> CaseTimes:
     )
 
 
-def evaluate(case: ComplaintCase, now: datetime, policies: SlaPolicySet | None = None) -> CaseSla:
-    return evaluate_case(case_times(case), now, CALENDAR, policies or DEFAULT_POLICIES)
+def evaluate(
+    case: ComplaintCase,
+    now: datetime,
+    policies: SlaPolicySet | None = None,
+    calendar: BusinessCalendar = CALENDAR,
+) -> CaseSla:
+    return evaluate_case(case_times(case), now, calendar, policies or DEFAULT_POLICIES)
 
 
 def initial_deadlines(
-    priority: str, category: str, received_at: datetime, now: datetime, policies: SlaPolicySet
+    priority: str,
+    category: str,
+    received_at: datetime,
+    now: datetime,
+    policies: SlaPolicySet,
+    calendar: BusinessCalendar = CALENDAR,
 ) -> tuple[datetime | None, datetime | None, str]:
     """(first response due, resolution due, SLA state) of a case just received."""
     times = CaseTimes("new", Priority(priority), received_at, _category(category))
-    sla = evaluate_case(times, now, CALENDAR, policies)
+    sla = evaluate_case(times, now, calendar, policies)
     return sla.first_response.due_at, sla.resolution.due_at, sla.state.value
 
 
-def refresh(case: ComplaintCase, now: datetime, policies: SlaPolicySet | None = None) -> CaseSla:
-    """Store the due times and the SLA state the case has at `now` (under `policies`: pass
-    `policy_set(session)`; None means the shipped defaults)."""
-    sla = evaluate(case, now, policies)
+def refresh(
+    case: ComplaintCase,
+    now: datetime,
+    policies: SlaPolicySet | None = None,
+    calendar: BusinessCalendar = CALENDAR,
+) -> CaseSla:
+    """Store the due times and the SLA state the case has at `now` (under `policies` and on
+    `calendar`: pass `policy_set(session)` and `business_calendar(session)`; the defaults are
+    the shipped policies on the public-holiday calendar)."""
+    sla = evaluate(case, now, policies, calendar)
     case.first_response_due_at = sla.first_response.due_at
     case.resolution_due_at = sla.resolution.due_at
     status = CaseState(case.status)
@@ -177,6 +195,7 @@ def sweep_sla(session: Session, now: datetime, batch: int = 1000) -> dict[str, A
     warning and escalation exactly once."""
     open_states = [s.value for s in CaseState if s not in FINISHED_STATES]
     policies = policy_set(session)
+    calendar = business_calendar(session)
     written = evaluated = 0
     last_id = 0
     while True:
@@ -191,7 +210,7 @@ def sweep_sla(session: Session, now: datetime, batch: int = 1000) -> dict[str, A
         due = [
             (case, note)
             for case in cases
-            for note in case_notifications(refresh(case, now, policies))
+            for note in case_notifications(refresh(case, now, policies, calendar))
         ]
         evaluated += len(cases)
         known = _known_keys(session, [note.dedup_key for _, note in due])
@@ -365,3 +384,114 @@ def _as_dict(entry: PolicyIn) -> dict[str, Any]:
         "resolution_hours": entry.resolution_hours,
         "clock": entry.clock,
     }
+
+
+# --- the company's own days on the business calendar ------------------------------------------
+
+CLOSED, WORKDAY = "closed", "workday"
+COMPANY_DAY_KINDS = (CLOSED, WORKDAY)
+MAX_DAY_LABEL = 200
+# A date outside these years is a typing mistake (20226-05-01), not a plan.
+COMPANY_DAY_YEARS = (2000, 2100)
+
+
+def business_calendar(session: Session) -> BusinessCalendar:
+    """The calendar complaint deadlines count on: working hours, weekends, public holidays and
+    make-up workdays, and the company's own closed days and extra working days."""
+    rows = session.execute(select(CompanyDay.day, CompanyDay.kind)).all()
+    if not rows:
+        return CALENDAR
+    closed = frozenset(day for day, kind in rows if kind == CLOSED)
+    return _calendar_with(closed, frozenset(day for day, _ in rows) - closed)
+
+
+@lru_cache(maxsize=32)
+def _calendar_with(closed: frozenset[date], workdays: frozenset[date]) -> BusinessCalendar:
+    # One object per set of company days: the calendar caches each day's working periods by
+    # calendar, so a fresh (equal) object per request would only cost hashing.
+    return BusinessCalendar(extra_holidays=closed, extra_workdays=workdays)
+
+
+def company_days(session: Session) -> list[CompanyDay]:
+    """The company's days, earliest first."""
+    return list(session.scalars(select(CompanyDay).order_by(CompanyDay.day)))
+
+
+def parse_day(value: str | date, field: str = "day") -> date:
+    """A date from the form (YYYY-MM-DD); ValidationError naming `field`."""
+    if isinstance(value, date):
+        day = value
+    else:
+        try:
+            day = date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValidationError(
+                f"{field}: {value!r} is not a date (YYYY-MM-DD)", field=field
+            ) from None
+    first, last = COMPANY_DAY_YEARS
+    if not first <= day.year <= last:
+        raise ValidationError(f"{field}: the year must lie in {first}–{last}", field=field)
+    return day
+
+
+def _day_dict(row: CompanyDay) -> dict[str, str]:
+    return {"day": row.day.isoformat(), "kind": row.kind, "label": row.label}
+
+
+def add_company_day(
+    session: Session, actor: Principal, day: str | date, kind: str, label: str
+) -> CompanyDay:
+    """Put one day on the company calendar: `closed` (no working hours that day, even on a
+    make-up workday) or `workday` (working hours, even on a weekend or public holiday). Needs
+    complaints.configure; a date already there is refused (remove it first); audited. Open
+    cases take the day up at the next SLA sweep; new cases at once."""
+    actor.require(CONFIGURE)
+    when = parse_day(day)
+    if kind not in COMPANY_DAY_KINDS:
+        raise ValidationError(f"kind must be {CLOSED} or {WORKDAY}", field="kind")
+    text = label.strip()
+    if not text:
+        raise ValidationError("say what the day is (a label)", field="label")
+    if len(text) > MAX_DAY_LABEL:
+        raise ValidationError(f"label is longer than {MAX_DAY_LABEL} characters", field="label")
+    existing = session.scalar(select(CompanyDay).where(CompanyDay.day == when))
+    if existing is not None:
+        raise ValidationError(
+            f"{when.isoformat()} is already on the company calendar ({existing.label}, "
+            f"{existing.kind}); remove it first to change it",
+            field="day",
+        )
+    row = CompanyDay(
+        day=when, kind=kind, label=text, created_at=clock.now(), created_by=actor.username
+    )
+    session.add(row)
+    session.flush()  # the unique day: a concurrent add of the same date fails here, not later
+    audit.record(
+        session,
+        actor,
+        "complaint.company_day_add",
+        "company_day",
+        when.isoformat(),
+        after=_day_dict(row),
+    )
+    return row
+
+
+def remove_company_day(session: Session, actor: Principal, day: str | date) -> None:
+    """Take one day off the company calendar (complaints.configure); audited."""
+    actor.require(CONFIGURE)
+    when = parse_day(day)
+    row = session.scalar(select(CompanyDay).where(CompanyDay.day == when))
+    if row is None:
+        raise NotFoundError(f"{when.isoformat()} is not on the company calendar", field="day")
+    before = _day_dict(row)
+    session.delete(row)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "complaint.company_day_remove",
+        "company_day",
+        when.isoformat(),
+        before=before,
+    )

@@ -15,11 +15,22 @@ from tests.workflow.complaints.conftest import complaint, submit
 # --- pure -------------------------------------------------------------------------------------
 
 
-def test_terms_are_cjk_bigrams_and_folded_latin_words() -> None:
-    assert search.terms_of("退款流程") == {"退款", "款流", "流程"}
-    assert search.terms_of("ＲＥＦＵＮＤ now, iPhone退款!") == {"refund", "now", "iphone", "退款"}
-    assert search.terms_of("我 要") == set()  # single characters are not indexed
+def test_terms_are_cjk_bigrams_run_ends_and_folded_latin_words() -> None:
+    assert search.terms_of("退款流程") == {"退款", "款流", "流程", "程"}
+    folded = {"refund", "now", "iphone", "退款", "款"}
+    assert search.terms_of("ＲＥＦＵＮＤ now, iPhone退款!") == folded
+    assert search.terms_of("我 要") == {"我", "要"}  # a lone character is its run's end
     assert search.terms_of("x" * 40) == {"x" * 32}
+
+
+def test_a_lone_chinese_character_is_a_prefix_and_a_longer_run_is_not() -> None:
+    (one,) = search.parse_query("噪")
+    assert one.prefix == "噪" and one.index_terms == frozenset()
+    (two,) = search.parse_query("噪音")
+    assert two.prefix is None and two.index_terms == {"噪音"}  # no run end: it may go on
+    (mixed,) = search.parse_query("噪!")
+    assert mixed.prefix == "噪"
+    assert search.parse_query("!?")[0].prefix is None  # nothing to index: a scan
 
 
 def test_query_terms_are_and_and_latin_words_are_prefixes_of_words() -> None:
@@ -82,7 +93,12 @@ def test_search_semantics(db: Database, people) -> None:
     assert found(db, "REFUND") == [ids[5], ids[2]]  # a word prefix, case-folded
     assert found(db, "refunds") == [ids[5]]
     assert found(db, "fund") == []  # not a word start
-    assert found(db, "噪") == [ids[6], ids[1]]  # one character: a scan
+    assert found(db, "噪") == [ids[6], ids[1]]  # one character: its postings' key range
+    assert found(db, "民") == [ids[1]]  # at a run's end (民，)
+    assert found(db, "大") == [ids[6]]  # at the text's end
+    assert found(db, "了") == [ids[3], ids[0]]  # at the end, and inside a run (月了还)
+    assert found(db, "着") == [ids[1]] and found(db, "也") == [ids[4]]
+    assert found(db, "款") == [ids[4], ids[3], ids[0]]
     assert found(db, "噪 晚上") == [ids[1]]
     assert found(db, "nothing-like-this") == []
     assert found(db, "退款", status="received") == [ids[4], ids[3], ids[0]]
@@ -258,3 +274,25 @@ def test_a_prefix_expands_to_its_distinct_terms(db: Database, people) -> None:
         newest = search.newest_cases(session, ["refund", "refunds", "refunded"], None, 3)
         assert newest == [ids[5], ids[2], ids[1]]
         assert search.newest_cases(session, ["refund", "refunds"], ids[1], 3) == [ids[0]]
+
+
+def test_one_chinese_character_is_found_by_the_index_not_a_scan(
+    db: Database, people, monkeypatch
+) -> None:
+    """A one-character query drives by its key range: cases without it are never read."""
+    ids = seed(db, people["cs_rep"])
+    read: list[int] = []
+    matches = search.matches
+
+    def counted(terms, subject, text):
+        read.append(1)
+        return matches(terms, subject, text)
+
+    monkeypatch.setattr(search, "matches", counted)
+    assert found(db, "噪") == [ids[6], ids[1]]
+    assert len(read) == 2  # only the two cases holding 噪 were checked
+    with db.read() as session:
+        plan = search.plan(session, search.parse_query("噪"))
+    assert plan.driver == search.Probe("噪", prefix=True)
+    read.clear()
+    assert found(db, "睡 噪") == [ids[1]] and len(read) == 1
