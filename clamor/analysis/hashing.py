@@ -131,11 +131,13 @@ def hash_features_many(text: str, wanted: Sequence[tuple[FeatureConfig, int]]) -
 @quick_init
 @dataclass(frozen=True, slots=True)
 class _Mixed:
-    """All features of one config before the bucket mask: `x` holds 64-bit hashes in segments
-    (kind, start, end), in the order hash_features lays them out."""
+    """All features of one config before the bucket mask: `x` holds 64-bit hashes in segments,
+    one per kind in `kinds`, segment i being x[bounds[i]:bounds[i + 1]], in the order
+    hash_features lays them out."""
 
     x: np.ndarray  # uint64
-    segments: tuple[tuple[int, int, int], ...]
+    kinds: tuple[int, ...]
+    bounds: tuple[int, ...]
     tokens: tuple[str, ...]
     bigrams: tuple[str, ...]
     cue_numbers: tuple[int, ...]
@@ -154,11 +156,6 @@ def wants(config: FeatureConfig, kind: int) -> bool:
     if kind == CUE:
         return config.cues
     raise ValueError(f"unknown feature kind {kind}")
-
-
-@functools.lru_cache(maxsize=256)
-def _wanted_kinds(config: FeatureConfig, kinds: tuple[int, ...]) -> tuple[bool, ...]:
-    return tuple(wants(config, kind) for kind in kinds)
 
 
 @functools.lru_cache(maxsize=64)
@@ -180,29 +177,56 @@ def _union(configs: tuple[FeatureConfig, ...]) -> FeatureConfig | None:
     return FeatureConfig(**values)
 
 
+# (config, kinds of a text's segments) → which segments the config reads, and the runs of
+# neighbouring ones among them (each cut out as one slice). A stream of texts yields few
+# distinct layouts; bounded all the same.
+_LAYOUTS: dict[
+    tuple[FeatureConfig, tuple[int, ...]], tuple[tuple[int, ...], tuple[tuple[int, int], ...]]
+] = {}
+_LAYOUT_LIMIT = 1024
+_MASKS: dict[int, np.ndarray] = {}
+
+
+def _select_layout(
+    config: FeatureConfig, kinds: tuple[int, ...]
+) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...]]:
+    key = (config, kinds)
+    layout = _LAYOUTS.get(key)
+    if layout is None:
+        chosen = tuple(i for i, kind in enumerate(kinds) if wants(config, kind))
+        runs: list[tuple[int, int]] = []
+        for i in chosen:
+            if runs and runs[-1][1] == i:
+                runs[-1] = (runs[-1][0], i + 1)
+            else:
+                runs.append((i, i + 1))
+        layout = (chosen, tuple(runs))
+        if len(_LAYOUTS) >= _LAYOUT_LIMIT:
+            _LAYOUTS.clear()
+        _LAYOUTS[key] = layout
+    return layout
+
+
 def _select(mixed: _Mixed, config: FeatureConfig, bits: int) -> Hashed:
     """The Hashed of `config` out of features hashed for a config that reads at least as much."""
-    mask = _u64((1 << bits) - 1)
-    wanted = _wanted_kinds(config, tuple(kind for kind, _, _ in mixed.segments))
-    chosen = [segment for segment, keep in zip(mixed.segments, wanted, strict=True) if keep]
+    mask = _MASKS.get(bits)
+    if mask is None:
+        mask = _MASKS.setdefault(bits, _u64((1 << bits) - 1))
+    chosen, runs = _select_layout(config, mixed.kinds)
     if not chosen:
         return Hashed(_EMPTY, ())
-    if len(chosen) == len(mixed.segments):
-        x = mixed.x & mask
+    bounds, kinds = mixed.bounds, mixed.kinds
+    if len(runs) == 1:
+        first, last = runs[0]
+        x = mixed.x if last - first == len(kinds) else mixed.x[bounds[first] : bounds[last]]
+        x = x & mask
     else:
         # Neighbouring segments come out of the union as one slice.
-        runs: list[list[int]] = []
-        for _, start, end in chosen:
-            if runs and runs[-1][1] == start:
-                runs[-1][1] = end
-            else:
-                runs.append([start, end])
-        parts = [mixed.x[a:b] for a, b in runs]
-        x = (parts[0] if len(parts) == 1 else np.concatenate(parts)) & mask
+        x = np.concatenate([mixed.x[bounds[a] : bounds[b]] for a, b in runs]) & mask
     segments, offset = [], 0
-    for kind, start, end in chosen:
-        segments.append((kind, offset))
-        offset += end - start
+    for i in chosen:
+        segments.append((kinds[i], offset))
+        offset += bounds[i + 1] - bounds[i]
     words = mixed.tokens if config.words else ()
     if config.words and config.word_bigrams:
         words = words + mixed.bigrams
@@ -211,23 +235,46 @@ def _select(mixed: _Mixed, config: FeatureConfig, bits: int) -> Hashed:
     return Hashed(x.view(np.int64), tuple(segments), words, cues)
 
 
+# Raw CRC-32 of the words seen lately: the same few thousand words come back in post after post,
+# and a lookup costs less than encoding and checksumming the word again. Bounded.
+_CRC_CACHE: dict[str, int] = {}
+_CRC_CACHE_LIMIT = 1 << 16
+
+
+def word_crcs(words: Sequence[str]) -> list[int]:
+    """`[zlib.crc32(w.encode()) for w in words]`, mostly from the cache."""
+    crcs = list(map(_CRC_CACHE.get, words))
+    if None in crcs:
+        if len(_CRC_CACHE) >= _CRC_CACHE_LIMIT:
+            _CRC_CACHE.clear()
+        for i, crc in enumerate(crcs):
+            if crc is None:
+                crcs[i] = _CRC_CACHE[words[i]] = zlib.crc32(words[i].encode())
+    return crcs  # type: ignore[return-value]
+
+
+# kinds of a text's segments → each kind's salt, for np.repeat (see _mix).
+_SALTS: dict[tuple[int, ...], np.ndarray] = {}
+
+
+def _salts(kinds: tuple[int, ...]) -> np.ndarray:
+    salts = _SALTS.get(kinds)
+    if salts is None:
+        with _WRAPAROUND:
+            salts = np.array(kinds, np.uint64) * _KIND_SALT
+        if len(_SALTS) >= _LAYOUT_LIMIT:
+            _SALTS.clear()
+        _SALTS[kinds] = salts
+    return salts
+
+
 def _mix(text: str, config: FeatureConfig) -> _Mixed:
     # A new feature kind goes in three places: here, in hash_batch (the same arithmetic over
     # a whole batch) and in wants(); tests/analysis/test_fast_paths.py checks that they agree.
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     size = len(codes)
     states: list[np.ndarray] = []
-    salts: list[int] = []
-    segments: list[tuple[int, int]] = []
-    total = 0
-
-    def add(kind: int, values: np.ndarray) -> None:
-        nonlocal total
-        states.append(values)
-        salts.append(len(values))
-        segments.append((kind, total))
-        total += len(values)
-
+    kinds: list[int] = []
     with _WRAPAROUND:
         # state[i] = polynomial of codes[i : i + n], extended one character per step.
         state = codes * _K[0]
@@ -235,11 +282,13 @@ def _mix(text: str, config: FeatureConfig) -> _Mixed:
             if n > 1:
                 state = (state[: size - n + 1] + codes[n - 1 :]) * _K[n % 4]
             if n >= config.char_min:
-                add(n, state)
+                states.append(state)
+                kinds.append(n)
         if config.gaps:
             for gap, kind in ((2, GAP1), (3, GAP2)):
                 if size > gap:
-                    add(kind, (codes[:-gap] * _K[0] + codes[gap:]) * _K[gap])
+                    states.append((codes[:-gap] * _K[0] + codes[gap:]) * _K[gap])
+                    kinds.append(kind)
     tokens: list[str] = []
     bigrams: list[str] = []
     cue_numbers: list[int] = []
@@ -247,29 +296,33 @@ def _mix(text: str, config: FeatureConfig) -> _Mixed:
         tokens = _WORD_RE.findall(text)
         if config.word_bigrams:
             bigrams = list(map(" ".join, itertools.pairwise(tokens)))
-        for kind, items in ((WORD, tokens), (BIGRAM, bigrams)):
-            if items:
-                crc = list(map(zlib.crc32, map(str.encode, items)))
-                add(kind, np.array(crc, np.uint64) * _K[5])
+        if tokens:
+            states.append(np.array(word_crcs(tokens), np.uint64) * _K[5])
+            kinds.append(WORD)
+        if bigrams:
+            crc = list(map(zlib.crc32, map(str.encode, bigrams)))
+            states.append(np.array(crc, np.uint64) * _K[5])
+            kinds.append(BIGRAM)
     if config.cues:
         cue_numbers = _cue_numbers(text)
         if cue_numbers:
-            add(CUE, np.array(cue_numbers, np.uint64) * _K[5] + _CUE_KIND)
+            states.append(np.array(cue_numbers, np.uint64) * _K[5] + _CUE_KIND)
+            kinds.append(CUE)
     if not states:
-        return _Mixed(_EMPTY.view(np.uint64), (), (), (), ())
+        return _Mixed(_EMPTY.view(np.uint64), (), (0,), (), (), ())
+    lengths = list(map(len, states))
+    bounds = [0, *itertools.accumulate(lengths)]
+    kind_tuple = tuple(kinds)
     # One finishing pass over all features: each segment gets its own salt, so that the same
     # state value in two kinds (a word's CRC and a trigram, say) lands in different buckets.
-    kinds = np.array([kind for kind, _ in segments], np.uint64)
-    salt = np.repeat(kinds * _KIND_SALT, salts)
+    salt = np.repeat(_salts(kind_tuple), lengths)
     with _WRAPAROUND:  # in place: one buffer instead of one per step
         x = np.concatenate(states)
         x ^= salt
         x ^= x >> _SHIFT_A
         x *= _K[4]
         x ^= x >> _SHIFT_B
-    ends = [*(start for _, start in segments[1:]), total]
-    spans = tuple((kind, start, end) for (kind, start), end in zip(segments, ends, strict=True))
-    return _Mixed(x, spans, tuple(tokens), tuple(bigrams), tuple(cue_numbers))
+    return _Mixed(x, kind_tuple, tuple(bounds), tuple(tokens), tuple(bigrams), tuple(cue_numbers))
 
 
 # ---- batches ----------------------------------------------------------------------------
@@ -318,7 +371,8 @@ def hash_batch(
         for kind, groups in ((WORD, per_text_tokens), (BIGRAM, per_text_bigrams)):
             items = list(itertools.chain.from_iterable(groups))
             if items:
-                crc = np.array(list(map(zlib.crc32, map(str.encode, items))), np.uint64)
+                crcs = word_crcs(items) if kind == WORD else map(zlib.crc32, map(str.encode, items))
+                crc = np.array(list(crcs), np.uint64)
                 by_kind[kind] = (crc * _K[5], *_layout([len(g) for g in groups]))
     if union.cues:
         per_text_cues = [tuple(_cue_numbers(text)) for text in texts]

@@ -55,6 +55,10 @@ _F32_MINUS_ONE = np.array(-1.0, np.float32)
 # np.arange per call (a text has up to a few thousand features; longer ones get their own).
 _POSITIONS = np.arange(1 << 14, dtype=np.int64)
 _POSITIONS.flags.writeable = False
+_POSITIONS_U32 = np.arange(1 << 14, dtype=np.uint32)
+_POSITIONS_U32.flags.writeable = False
+_U32_SHIFTS = [np.array(n, np.uint32) for n in range(33)]
+_U32_LOW = [np.array((1 << n) - 1, np.uint32) for n in range(33)]
 
 
 def unique_first_counts(
@@ -73,6 +77,13 @@ def unique_first_counts(
     ):
         return np.unique(values, return_index=True, return_counts=True)  # outside the contract
     size = len(values)
+    if known_small and size <= len(_POSITIONS_U32):
+        # When bucket and index fit in 32 bits together (a text's few hundred features, buckets
+        # below 2^21), sort 32-bit keys: same order, but numpy's SIMD sort handles twice the
+        # keys per vector, ~5 µs instead of ~10 on the ~600 features of a tweet.
+        low = max(size - 1, 1).bit_length()
+        if (below - 1).bit_length() + low <= 32:  # type: ignore[operator]
+            return _unique_first_counts_32(values, low)
     positions = _POSITIONS[:size] if size <= len(_POSITIONS) else np.arange(size, dtype=np.int64)
     keys = (values << _I64_32) | positions
     # In place (keys is a fresh array; np.sort would copy it first). The keys are distinct, so
@@ -81,6 +92,21 @@ def unique_first_counts(
     ordered = keys >> _I64_32
     at, lengths = runs(ordered)
     return ordered.take(at), keys.take(at) & _I64_LOW32, lengths
+
+
+def _unique_first_counts_32(
+    values: np.ndarray, low: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """unique_first_counts on keys `value << low | index` in uint32 (the caller checked that
+    they fit); ids and first indices come back as int64, as the 64-bit path gives them."""
+    shift = _U32_SHIFTS[low]
+    keys = (values.astype(np.uint32) << shift) | _POSITIONS_U32[: len(values)]
+    keys.sort()
+    ordered = keys >> shift
+    at, lengths = runs(ordered)
+    ids = ordered.take(at).astype(np.int64)
+    first = (keys.take(at) & _U32_LOW[low]).astype(np.int64)
+    return ids, first, lengths
 
 
 def runs(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -268,11 +294,13 @@ class LinearTextModel:
         if len(self.classes) == 2:
             p1 = 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, float(z[0])))))
             return np.array([1.0 - p1, p1])
-        # np.maximum.reduce / np.add.reduce are what z.max() / e.sum() run, minus a Python
-        # wrapper each.
-        z = z - np.maximum.reduce(z, keepdims=True)
+        # The largest logit, read as a Python float, is exactly one of the values of z: the
+        # same numbers as subtracting np.maximum.reduce(z, keepdims=True), without the ~2 µs a
+        # keepdims reduction costs on three or five values. Likewise the sum as a scalar
+        # divides as the keepdims array would.
+        z -= np.array(max(z.tolist()), z.dtype)
         e = np.exp(z)
-        return e / np.add.reduce(e, keepdims=True)
+        return e / np.add.reduce(e)
 
     def predict(self, text: str) -> np.ndarray:
         """Class probabilities, in the order of `classes`."""
@@ -293,10 +321,10 @@ class LinearTextModel:
                 vector.values * weights[:, 0] * (_F32_MINUS_ONE if class_index == 1 else _F32_ONE)
             )
         else:
-            # weights.mean(axis=1), spelled out as numpy computes it (float32 sum, then divided
-            # by an intp count) without its ~5 µs of Python-side bookkeeping.
-            mean = row_sums(weights)
-            np.true_divide(mean, np.intp(weights.shape[1]), out=mean, casting="unsafe")
+            # weights.mean(axis=1), spelled out as numpy computes it — the float32 sum divided
+            # by an intp count, which numpy does in float64 and rounds back to float32 — without
+            # its ~5 µs of Python-side bookkeeping (nor the slow cast an out= argument takes).
+            mean = (row_sums(weights) / np.array(float(weights.shape[1]))).astype(np.float32)
             mean -= weights[:, class_index]
             pull = vector.values * mean
         # Only the strongest few matter: partition instead of sorting every feature. (The array

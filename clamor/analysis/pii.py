@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import string
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -145,9 +146,24 @@ def find_pii(text: str) -> list[PiiSpan]:
         found += _find_cards(text)
         found += _find_simple(text, _MOBILE_RE, MOBILE)
         found += _find_simple(text, _LANDLINE_RE, LANDLINE)
-    if "@" in text:
+    if "@" in text and _may_hold_email(text):
         found += _find_simple(text, _EMAIL_RE, EMAIL)
     return _without_overlaps(found)
+
+
+_EMAIL_LOCAL_CHARS = frozenset(string.ascii_letters + string.digits + "._%+-")
+
+
+def _may_hold_email(text: str) -> bool:
+    """Whether some "@" in `text` has a character of an address's local part right before it,
+    as every e-mail address has. Tweets are full of "@handle" after a space: this skips the
+    address regex (~4 µs on a tweet) for them."""
+    at = text.find("@", 1)
+    while at != -1:
+        if text[at - 1] in _EMAIL_LOCAL_CHARS:
+            return True
+        at = text.find("@", at + 1)
+    return False
 
 
 def _find_simple(text: str, pattern: re.Pattern[str], kind: str) -> list[PiiSpan]:

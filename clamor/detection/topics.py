@@ -20,7 +20,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -418,7 +418,7 @@ class TopicTracker:
             merged[term] = merged.get(term, 0.0) + weight
         # The heaviest terms, heaviest first, ties by term: (weight, term) pairs sorted in C
         # (terms are unique, so the order is total and equals a sort on that key).
-        ranked = sorted(zip(merged.values(), merged.keys()), reverse=True)
+        ranked = sorted(zip(merged.values(), merged.keys(), strict=True), reverse=True)
         del ranked[self.config.centroid_terms :]
         old_terms = topic.centroid
         topic.centroid = {term: weight for weight, term in ranked}

@@ -84,7 +84,9 @@ def payload_item_ids(payload: dict[str, Any]) -> list[int]:
 
 
 def analyse(context: PipelineContext, payload: dict[str, Any]) -> int:
-    return pipeline.analyse(context.db, context.queue, payload_item_ids(payload), context.detect.watch)
+    return pipeline.analyse(
+        context.db, context.queue, payload_item_ids(payload), context.detect.watch
+    )
 
 
 def detect(context: PipelineContext, payload: dict[str, Any]) -> int:

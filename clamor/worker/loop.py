@@ -86,6 +86,16 @@ class StageCounters:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class _Pooled:
+    """A job handed to the analysis pool, until its result is acknowledged."""
+
+    job: Job
+    future: futures.Future[int]
+    began: float
+    generation: int  # of the pool's children that took it (see `AnalysisPool.generation`)
+
+
 @dataclass
 class Worker:
     context: PipelineContext
@@ -103,7 +113,7 @@ class Worker:
     # With a pool, `analyse` jobs run in its child processes while this loop claims, detects
     # and acknowledges; without one, every job runs here.
     pool: AnalysisPool | None = None
-    _in_flight: list[tuple[Job, futures.Future[int], float]] = field(default_factory=list)
+    _in_flight: list[_Pooled] = field(default_factory=list)
     _last_beat: float = 0.0
     _last_tick: float = 0.0
     _last_lease_try: float = 0.0
@@ -202,7 +212,7 @@ class Worker:
         if not jobs and not detected and not handled and self._in_flight:
             # Nothing to do but wait for a child: wake on the first one done (or soon, to
             # look at the queue and the inbox again).
-            waiting = [future for _job, future, _at in self._in_flight]
+            waiting = [pooled.future for pooled in self._in_flight]
             futures.wait(waiting, timeout=self.detect_wait, return_when=futures.FIRST_COMPLETED)
             handled += self._collect_pooled()
         self._periodic()
@@ -210,44 +220,43 @@ class Worker:
 
     def _submit(self, job: Job) -> None:
         assert self.pool is not None
+        generation = self.pool.generation
         try:
             future = self.pool.submit(payload_item_ids(job.payload))
         except Exception as exc:  # a bad payload, or a pool that broke just now
-            if self.pool is not None:
-                self._restart_pool_if_broken(exc)
+            self._restart_pool_if_broken(exc, generation)
             self._failed(job, exc)
             return
-        self._in_flight.append((job, future, time.perf_counter()))
+        self._in_flight.append(_Pooled(job, future, time.perf_counter(), generation))
 
     def _collect_pooled(self, *, wait: bool = False) -> int:
         """Acknowledge (or fail) the pooled jobs that are done; with `wait`, all of them."""
         if wait and self._in_flight:
-            futures.wait([future for _job, future, _at in self._in_flight])
-        done = [entry for entry in self._in_flight if entry[1].done()]
+            futures.wait([pooled.future for pooled in self._in_flight])
+        done = [pooled for pooled in self._in_flight if pooled.future.done()]
         if not done:
             return 0
-        self._in_flight = [entry for entry in self._in_flight if not entry[1].done()]
-        broken: BaseException | None = None
-        for job, future, began in done:
-            error = future.exception()
+        self._in_flight = [pooled for pooled in self._in_flight if not pooled.future.done()]
+        for pooled in done:
+            error = pooled.future.exception()
             if error is not None:
-                broken = broken or (error if self._pool_broken(error) else None)
-                self._failed(job, error)
+                self._restart_pool_if_broken(error, pooled.generation)
+                self._failed(pooled.job, error)
                 continue
-            self._succeeded(job, future.result(), time.perf_counter() - began)
-        if broken is not None:
-            self._restart_pool_if_broken(broken)
+            elapsed = time.perf_counter() - pooled.began
+            self._succeeded(pooled.job, pooled.future.result(), elapsed)
         return len(done)
 
     @staticmethod
     def _pool_broken(error: BaseException) -> bool:
         return isinstance(error, futures.process.BrokenProcessPool)
 
-    def _restart_pool_if_broken(self, error: BaseException) -> None:
-        if self.pool is None or not self._pool_broken(error):
+    def _restart_pool_if_broken(self, error: BaseException, generation: int) -> None:
+        """Replace the children after one died. Every job they held fails with the same error:
+        only the first restarts them (the others belong to an older generation), and each is
+        retried after the back-off, like any other failed job."""
+        if self.pool is None or not self._pool_broken(error) or generation != self.pool.generation:
             return
-        # Every job still in flight failed with it (their futures say so): the next turn fails
-        # them, to be retried after the back-off, like any other failed job.
         try:
             self.pool.restart_if_broken(error)
         except Exception:
@@ -278,6 +287,8 @@ class Worker:
         counters = self.stages.setdefault(job.kind, StageCounters())
         counters.failures += 1
         error = f"{type(exc).__name__}: {exc}"
+        if trace is None:  # an exception from a child: its traceback came along with it
+            trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=5))
         parked = self.context.queue.fail(job, error)
         log.warning(
             "job failed",
@@ -287,9 +298,7 @@ class Worker:
                 "attempts": job.attempts,
                 "parked": parked,
                 "error": error,
-                "trace": trace if trace is not None else "".join(
-                    traceback.format_exception(type(exc), exc, exc.__traceback__, limit=5)
-                ),
+                "trace": trace,
             },
         )
 

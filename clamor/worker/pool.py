@@ -90,6 +90,7 @@ class AnalysisPool:
         self.database_url = database_url
         self.processes = processes
         self._pids: list[int] = []
+        self.generation = 0  # children started so far: 0, then one more per restart
         self._executor = self._start()
 
     @property
@@ -127,6 +128,7 @@ class AnalysisPool:
         log.warning("analysis pool broken (%s); starting new processes", error)
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._executor = self._start()
+        self.generation += 1
         return True
 
     def close(self) -> None:

@@ -238,9 +238,10 @@ def test_unique_first_counts_equals_np_unique() -> None:
         for high in [2, 50, 1 << 21, 1 << 31]:
             values = rnd.integers(0, high, size).astype(np.int64)
             want = np.unique(values, return_index=True, return_counts=True)
-            got = unique_first_counts(values)
-            for w, g in zip(want, got, strict=True):
-                assert np.array_equal(w, g) and w.dtype == g.dtype
+            # Without a bound (64-bit keys), and with one (32-bit keys where they fit).
+            for got in (unique_first_counts(values), unique_first_counts(values, high)):
+                for w, g in zip(want, got, strict=True):
+                    assert np.array_equal(w, g) and w.dtype == g.dtype
     big = np.array([1 << 40, 3, 3], np.int64)  # outside the fast path's range: still right
     assert [list(a) for a in unique_first_counts(big)] == [[3, 1 << 40], [1, 0], [2, 1]]
 
