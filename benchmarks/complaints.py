@@ -79,7 +79,8 @@ QUERIES: dict[str, dict[str, str]] = {
     "search c (1-letter prefix: common)": {"q": "c"},
     "search flight 退款 (prefix + word, none has both)": {"q": "flight 退款"},
     "search 退款 流程 (2 terms)": {"q": "退款 流程"},
-    "search 噪 (1 char: scan)": {"q": "噪"},
+    "search 噪 (1 char, rare)": {"q": "噪"},
+    "search 鑫 (1 char, no match)": {"q": "鑫"},
     "search 噪音 + status": {"q": "噪音", "status": "in_progress"},
 }
 

@@ -41,6 +41,9 @@ class Vector:
     # The model's weight rows for `ids`, as `coef[ids]` gives them (contiguous), gathered
     # once for decision and contributions; None when built by hand.
     weights: np.ndarray | None = None
+    # Each row's mean weight over the classes (models with two or more weight columns), as
+    # contributions() would compute it from `weights`; None: compute it there.
+    mean: np.ndarray | None = None
 
 
 # Constants as 0-d arrays of the dtype a Python number would be cast to here: the same results,
@@ -137,6 +140,13 @@ def row_sums(matrix: np.ndarray) -> np.ndarray:
     return total
 
 
+def mean_weights(weights: np.ndarray) -> np.ndarray:
+    """`weights.mean(axis=1)` for a (k, c) float32 matrix, bit for bit, as numpy computes it —
+    the float32 row sum (see row_sums) divided by an intp count, which numpy does in float64 and
+    rounds back to float32 — without its ~5 µs of Python-side bookkeeping."""
+    return (row_sums(weights) / np.array(float(weights.shape[1]))).astype(np.float32)
+
+
 # Batch keys pack (text, bucket, feature index) into one int64: 20 bits for the index (a text's
 # features; the pipeline reads at most 5,000 characters), up to 24 for the bucket.
 _POSITION_BITS = 20
@@ -160,13 +170,29 @@ class LinearTextModel:
         # C order (as loaded from a file; training may hand a transposed array): row gathers
         # with take() copy whole rows.
         self.idf = np.array(idf, np.float32, order="C")  # (2^bits,); 0: bucket not used
-        self.coef = np.array(coef, np.float32, order="C")  # (2^bits, n_classes); binary: 1 col
+        coef = np.array(coef, np.float32, order="C")  # (2^bits, n_classes); binary: 1 column
+        self._columns = coef.shape[1]
+        # With two or more weight columns, each row carries one more: the mean of its weights,
+        # which contributions() subtracts. Computed here row by row with the arithmetic it used
+        # per text (mean_weights), so the same numbers; read in the same gather as the weights,
+        # it saves a dozen small numpy calls per text for a few MB.
+        self._rows = coef
+        if self._columns >= 2:
+            self._rows = np.empty((len(coef), self._columns + 1), np.float32)
+            self._rows[:, : self._columns] = coef
+            self._rows[:, self._columns] = mean_weights(coef)
         self.intercept = intercept.astype(np.float32)
         self.classes = classes
         self.config = config
         self.bits = bits
         self.temperature = float(temperature)
         self.version = version
+
+    @property
+    def coef(self) -> np.ndarray:
+        """(2^bits, n_classes) float32 weights; binary: one column."""
+        extended = self._rows.shape[1] > self._columns
+        return self._rows[:, : self._columns] if extended else self._rows
 
     @property
     def temperature(self) -> float:
@@ -234,7 +260,8 @@ class LinearTextModel:
         first = known.take(first)
         values = (_F32_ONE + np.log(counts.astype(np.float32))) * idf_all.take(first)
         norm = math.sqrt(float(values @ values))
-        return Vector(hashed, ids, values / norm, first, self._weight_rows(ids))
+        weights, mean = self._gather(ids)
+        return Vector(hashed, ids, values / norm, first, weights, mean)
 
     def vectorize_many(self, hasheds: Sequence[Hashed]) -> list[Vector]:
         """`[self.vectorize_hashed(h) for h in hasheds]`: one sort for the whole batch instead of
@@ -261,7 +288,7 @@ class LinearTextModel:
         ids = groups[at] & ((1 << self.bits) - 1)
         first = keys[at] & ((1 << _POSITION_BITS) - 1)
         values = (1.0 + np.log(lengths.astype(np.float32))) * self.idf.take(ids)
-        weights = self._weight_rows(ids)
+        weights, means = self._gather(ids)
         bounds = np.searchsorted(groups[at] >> self.bits, np.arange(len(hasheds) + 1)).tolist()
         out = []
         empty = np.empty(0, np.int64)
@@ -274,7 +301,9 @@ class LinearTextModel:
             # order, and the last bit of a float would differ.
             mine = values[a:b].copy()
             norm = math.sqrt(float(mine @ mine))
-            out.append(Vector(hashed, ids[a:b], mine / norm, first[a:b], weights[a:b].copy()))
+            mean = None if means is None else means[a:b]
+            vector = Vector(hashed, ids[a:b], mine / norm, first[a:b], weights[a:b].copy(), mean)
+            out.append(vector)
         return out
 
     def decision(self, vector: Vector) -> np.ndarray:
@@ -284,10 +313,17 @@ class LinearTextModel:
         return self._weight_rows(vector.ids) if vector.weights is None else vector.weights
 
     def _weight_rows(self, ids: np.ndarray) -> np.ndarray:
-        # `coef[ids]` (a fresh contiguous (k, n_classes) array: same numbers, same BLAS call,
-        # the same decision to the last bit) — but take() copies whole rows, ~6× faster than
-        # fancy indexing, which walks a 2-D index iterator element by element.
-        return self.coef.take(ids, axis=0)
+        return self._gather(ids)[0]
+
+    def _gather(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """`coef[ids]` — a fresh contiguous (k, n_classes) array: same numbers, same BLAS call,
+        the same decision to the last bit — and, with two or more weight columns, the rows' mean
+        weights. take() copies whole rows, ~6× faster than fancy indexing, which walks a 2-D
+        index iterator element by element."""
+        rows = self._rows.take(ids, axis=0)
+        if rows.shape[1] == self._columns:
+            return rows, None
+        return np.ascontiguousarray(rows[:, : self._columns]), rows[:, self._columns]
 
     def probabilities(self, decision: np.ndarray) -> np.ndarray:
         z = decision / self._temperature
@@ -321,12 +357,8 @@ class LinearTextModel:
                 vector.values * weights[:, 0] * (_F32_MINUS_ONE if class_index == 1 else _F32_ONE)
             )
         else:
-            # weights.mean(axis=1), spelled out as numpy computes it — the float32 sum divided
-            # by an intp count, which numpy does in float64 and rounds back to float32 — without
-            # its ~5 µs of Python-side bookkeeping (nor the slow cast an out= argument takes).
-            mean = (row_sums(weights) / np.array(float(weights.shape[1]))).astype(np.float32)
-            mean -= weights[:, class_index]
-            pull = vector.values * mean
+            mean = mean_weights(weights) if vector.mean is None else vector.mean
+            pull = vector.values * (mean - weights[:, class_index])
         # Only the strongest few matter: partition instead of sorting every feature. (The array
         # methods that np.argpartition / np.argsort call, minus their wrappers.)
         k = top * 4

@@ -172,15 +172,16 @@ def _prepare(text: object, meta: Mapping[str, object] | None) -> _Prepared:
 
 # sentiment model name → (its model, the category model, their feature settings): built once,
 # rebuilt when the registry hands out other model objects (after `clamor train`).
-_WANTED: dict[str, tuple[object, object, list[tuple[FeatureConfig, int]]]] = {}
+# (A tuple, the same one for every text: hashing memoises what it derives from it.)
+_WANTED: dict[str, tuple[object, object, tuple[tuple[FeatureConfig, int], ...]]] = {}
 
 
-def _wanted(sentiment_model: str) -> list[tuple[FeatureConfig, int]]:
+def _wanted(sentiment_model: str) -> tuple[tuple[FeatureConfig, int], ...]:
     """The feature settings of the sentiment model, then of the category model."""
     sentiment, category = get_model(sentiment_model), get_model(CATEGORY)
     known = _WANTED.get(sentiment_model)
     if known is None or known[0] is not sentiment or known[1] is not category:
-        wanted = [(sentiment.config, sentiment.bits), (category.config, category.bits)]
+        wanted = ((sentiment.config, sentiment.bits), (category.config, category.bits))
         known = _WANTED[sentiment_model] = (sentiment, category, wanted)
     return known[2]
 

@@ -26,7 +26,7 @@ restarted worker replays recent, unacknowledged items, not last week's).
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -147,9 +147,12 @@ class _KeyState:
     rate_exposure: float  # Gamma rate: forgotten seasonal exposure + prior
     folded_through: int  # the last bucket already in the baseline
     window: dict[int, int] = field(default_factory=dict)  # bucket → count, not yet folded
-    # [time, author] of each item not yet folded, in time order (not kept for the total key):
-    # the test window slides with the clock, so it needs the items' times, not just buckets.
-    recent: list[list[Any]] = field(default_factory=list)
+    # Time and author ("" when unknown) of each item not yet folded, in time order (not kept
+    # for the total key): the test window slides with the clock, so it needs the items' times,
+    # not just their buckets. Two parallel lists, so that the window's distinct authors are one
+    # `set()` of a slice (a busy key holds thousands of items in its window).
+    recent_times: list[float] = field(default_factory=list)
+    recent_authors: list[str] = field(default_factory=list)
     seen: dict[str, int] = field(default_factory=dict)  # item id → bucket
     burst_since: int | None = None
     # A topic exists because of its first item: that item is the event's start, not evidence of
@@ -213,7 +216,9 @@ class BurstDetector:
             return
         state.window[bucket] = state.window.get(bucket, 0) + 1
         if key != TOTAL_KEY:  # the total is a baseline for the rhythm, never tested itself
-            insort(state.recent, [at, author or ""])  # (nearly always an append)
+            place = bisect_right(state.recent_times, at)  # (nearly always the end)
+            state.recent_times.insert(place, at)
+            state.recent_authors.insert(place, author or "")
         # A bucket joins the baseline once it lies wholly before the test window (at − window,
         # at]; the window reaches into the bucket `window_buckets` before this one.
         self._fold(key, state, bucket - self.config.window_buckets - 1)
@@ -234,9 +239,10 @@ class BurstDetector:
             if key == TOTAL_KEY:
                 self.season.observe(bucket, count)
         self._fold_empty(key, state, through)
-        if state.recent:  # (once per bucket at most: folding has moved on)
-            end = (through + 1) * self.config.bucket_seconds
-            del state.recent[: bisect_left(state.recent, end, key=_time)]
+        if state.recent_times:  # (once per bucket at most: folding has moved on)
+            gone = bisect_left(state.recent_times, (through + 1) * self.config.bucket_seconds)
+            del state.recent_times[:gone]
+            del state.recent_authors[:gone]
         if through // 12 != hour_before:  # about once an hour is enough
             self._prune_seen(state)
 
@@ -303,11 +309,11 @@ class BurstDetector:
         """
         config = self.config
         start = at - config.window_buckets * config.bucket_seconds
-        recent = state.recent
-        first = bisect_right(recent, start, key=_time)
-        last = bisect_right(recent, at, key=_time)
+        first = bisect_right(state.recent_times, start)
+        last = bisect_right(state.recent_times, at)
         count = last - first
-        names = {recent[n][1] for n in range(first, last) if recent[n][1]}
+        names = set(state.recent_authors[first:last])
+        names.discard("")
         exposure = self._exposure(start, at)
         # A key silent for weeks has forgotten nearly all it counted (after a jump of years the
         # count underflows to 0.0): it never drops below one bucket's worth of the prior rate.
@@ -348,31 +354,34 @@ class BurstDetector:
         for key, raw in state["keys"].items():
             values = dict(raw)
             values["window"] = {int(b): n for b, n in raw["window"].items()}
-            values["recent"] = _recent_of(key, raw, detector.config.bucket_seconds)
+            times, authors = _recent_of(key, raw, detector.config.bucket_seconds)
+            values["recent_times"], values["recent_authors"] = times, authors
+            values.pop("recent", None)
             values.pop("authors", None)
             values["seen"] = dict(raw["seen"])
             detector._keys[key] = _KeyState(**values)
         return detector
 
 
-def _time(entry: list[Any]) -> float:
-    return entry[0]
-
-
-def _recent_of(key: str, raw: dict[str, Any], bucket_seconds: int) -> list[list[Any]]:
-    """The window's items from saved state; state saved before item times were kept had
-    authors per bucket only: its items are placed at their bucket's start."""
+def _recent_of(key: str, raw: dict[str, Any], bucket_seconds: int) -> tuple[list[float], list[str]]:
+    """The window's item times and authors from saved state, of any earlier format: [time,
+    author] pairs, or (before item times were kept) authors per bucket, whose items are then
+    placed at their bucket's start."""
+    if "recent_times" in raw:
+        return [float(at) for at in raw["recent_times"]], [str(a) for a in raw["recent_authors"]]
     if "recent" in raw:
-        return [[float(at), str(author)] for at, author in raw["recent"]]
+        pairs = sorted((float(at), str(author)) for at, author in raw["recent"])
+        return [at for at, _ in pairs], [author for _, author in pairs]
+    times: list[float] = []
+    authors: list[str] = []
     if key == TOTAL_KEY:
-        return []
-    recent: list[list[Any]] = []
+        return times, authors
     for bucket, count in sorted((int(b), n) for b, n in raw["window"].items()):
         names = raw.get("authors", {}).get(str(bucket), [])
         for number in range(count):
-            author = names[number] if number < len(names) else ""
-            recent.append([float(bucket * bucket_seconds), author])
-    return recent
+            times.append(float(bucket * bucket_seconds))
+            authors.append(names[number] if number < len(names) else "")
+    return times, authors
 
 
 def poisson_tail(count: int, mean: float) -> float:
@@ -389,7 +398,10 @@ def poisson_tail(count: int, mean: float) -> float:
     for _ in range(10_000):
         term = math.exp(log_term)
         total += term
-        if term < total * 1e-12:
+        # The terms only shrink from `count` on (count > mean ≥ mode); a term that underflowed
+        # to zero ends the sum (it used to run all 10,000 rounds adding zeros, ~8 ms per test of
+        # a busy key).
+        if term < total * 1e-12 or term == 0.0:
             break
         k += 1
         log_term += math.log(mean / k)
@@ -422,7 +434,10 @@ def negative_binomial_tail(count: int, shape: float, success: float) -> float:
     for _ in range(10_000):
         term = math.exp(log_term)
         total += term
-        if term < total * 1e-12:
+        # The terms only shrink from `count` on (count > mean ≥ mode); a term that underflowed
+        # to zero ends the sum (it used to run all 10,000 rounds adding zeros, ~8 ms per test of
+        # a busy key).
+        if term < total * 1e-12 or term == 0.0:
             break
         # pmf(k+1)/pmf(k) = (k + shape) / (k + 1) * (1 - success)
         log_term += math.log((term_ratio_k + shape) / (term_ratio_k + 1)) + log_fail

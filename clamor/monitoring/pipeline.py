@@ -214,6 +214,37 @@ class DetectorStore:
         self._lock = threading.Lock()
 
     def load(self, session: Session) -> tuple[Detector, DetectorState]:
+        """In a write transaction: the locked state row and the detector brought up to it."""
+        row = self.lock(session)
+        self._catch_up(session, row.journal_seq)
+        assert self._detector is not None
+        return self._detector, row
+
+    def prepare(self, session: Session) -> tuple[Detector, int]:
+        """Outside the write transaction: the detector brought up to the stored journal, and the
+        journal position it is at."""
+        journal_seq = session.scalar(select(DetectorState.journal_seq).where(DetectorState.id == 1))
+        journal_seq = journal_seq or 0
+        self._catch_up(session, journal_seq)
+        assert self._detector is not None
+        return self._detector, journal_seq
+
+    def _catch_up(self, session: Session, journal_seq: int) -> None:
+        """Restore the snapshot when this process's memory is ahead or has nothing (another
+        worker detected since, or it just started), then replay the journal up to `journal_seq`."""
+        if self._detector is None or self._seq is None or self._seq > journal_seq:
+            stored = session.execute(
+                select(DetectorState.state, DetectorState.snapshot_seq).where(DetectorState.id == 1)
+            ).one_or_none()
+            state, snapshot_seq = stored if stored is not None else ("", 0)
+            self._detector = Detector.from_dict(json.loads(state)) if state else Detector()
+            self._seq = snapshot_seq
+        if self._seq < journal_seq:
+            replay_journal(session, self._detector, self._seq, journal_seq)
+            self._seq = journal_seq
+
+    def lock(self, session: Session) -> DetectorState:
+        """In the write transaction: the state row, locked (created on the first batch)."""
         query = (
             select(DetectorState)
             .where(DetectorState.id == 1)
@@ -234,13 +265,7 @@ class DetectorStore:
                 pass  # another worker created it just now
             row = session.scalar(query)
             assert row is not None
-        if self._detector is None or self._seq is None or self._seq > row.journal_seq:
-            self._detector = Detector.from_dict(json.loads(row.state)) if row.state else Detector()
-            self._seq = row.snapshot_seq
-        if self._seq < row.journal_seq:
-            replay_journal(session, self._detector, self._seq, row.journal_seq)
-            self._seq = row.journal_seq
-        return self._detector, row
+        return row
 
     def advance(self, row: DetectorState, detector: Detector, last_seq: int) -> None:
         """Record the batch's journal position; snapshot when due (same transaction)."""
@@ -555,14 +580,34 @@ def requeue_parked_item(db: Database, item_id: int) -> bool:
 
 
 def _detect_batch(db: Database, context: DetectContext, waiting: Sequence[int]) -> int:
-    """Detect these inbox items in one transaction (fenced, on the locked state row)."""
+    """Detect these inbox items: read, run the detector, then write in one transaction (fenced,
+    on the locked state row).
+
+    Only the writing holds the database's write lock. The detector's work (a few hundred
+    milliseconds per thousand items) runs before it, on what a read transaction saw: on SQLite,
+    whose writers take turns, the analysis processes' and intake's writes no longer queue
+    behind it. The write transaction checks that the state row is still where the read left it
+    (only another detector could have moved it: a lease taken over meanwhile); if not, nothing
+    is written and `DetectorMoved` is raised."""
     with context.store._lock:
         try:
+            with db.read() as session:
+                detector, seq = context.store.prepare(session)
+                items = _undetected(session, waiting)
+                watch = context.watch.get(session) if any(map(_lacks_queries, items)) else None
+            detected = _run_detector(detector, items, seq, watch)
             with db.write() as session, session.no_autoflush:
                 if context.lease is not None:
                     context.lease.fence(session)
-                detector, row = context.store.load(session)
-                count = _detect(session, context, detector, row, waiting)
+                row = context.store.lock(session)
+                if row.journal_seq != seq:
+                    raise DetectorMoved(
+                        f"the detector's journal moved from {seq} to {row.journal_seq} "
+                        "while this worker detected"
+                    )
+                if detected.posts:
+                    _write_detected(session, detector, detected)
+                    context.store.advance(row, detector, detected.last_seq)
                 session.execute(
                     DetectPending.__table__.delete().where(DetectPending.item_id.in_(list(waiting)))
                 )
@@ -571,43 +616,64 @@ def _detect_batch(db: Database, context: DetectContext, waiting: Sequence[int]) 
         except BaseException:
             context.store.invalidate()  # the in-memory state may have run ahead of the database
             raise
-    return count
+    return len(detected.posts)
 
 
-def _detect(
-    session: Session,
-    context: DetectContext,
-    detector: Detector,
-    row: DetectorState,
-    item_ids: Sequence[int],
-) -> int:
-    items = session.execute(
-        select(*ITEM_COLUMNS)
-        .where(
-            Item.id.in_(list(item_ids)),
-            Item.analysed_at.is_not(None),
-            ~exists().where(Post.item_id == Item.id),
-        )
-        .order_by(func.coalesce(Item.published_at, Item.received_at), Item.id)
-    ).all()
-    if not items:
-        return 0
-    watch: WatchSet | None = None
+class DetectorMoved(LeaseLost):
+    """Another worker detected between this worker's read and its write (see `_detect_batch`)."""
+
+
+def _undetected(session: Session, item_ids: Sequence[int]) -> list[Any]:
+    """The analysed items without a post, in detection order (time, then id)."""
+    return list(
+        session.execute(
+            select(*ITEM_COLUMNS)
+            .where(
+                Item.id.in_(list(item_ids)),
+                Item.analysed_at.is_not(None),
+                ~exists().where(Post.item_id == Item.id),
+            )
+            .order_by(func.coalesce(Item.published_at, Item.received_at), Item.id)
+        ).all()
+    )
+
+
+def _stored_queries(item: Any) -> list[Any] | None:
+    detection = item.a_detection
+    stored = detection.get("queries") if isinstance(detection, dict) else None
+    return stored if isinstance(stored, list) else None
+
+
+def _lacks_queries(item: Any) -> bool:
+    """Analysed before watch matching moved to the analysis stage: matched at detection."""
+    return _stored_queries(item) is None
+
+
+@dataclass
+class _Detected:
+    """What a batch's detection writes."""
+
+    posts: list[dict[str, Any]]
+    post_matches: list[dict[str, Any]]
+    events: list[AlertEvent]
+    last_seq: int
+    at: datetime
+
+
+def _run_detector(
+    detector: Detector, items: Sequence[Any], seq: int, watch: WatchSet | None
+) -> _Detected:
+    """Feed the items to the detector, in order; no database."""
     now = clock.now()
-    seq = row.journal_seq
-    posts: list[dict[str, Any]] = []
-    post_matches: list[dict[str, Any]] = []
-    events: list[AlertEvent] = []
+    detected = _Detected([], [], [], seq, now)
     for item in items:
         seq += 1
         parts = analysis_parts(item)
         candidate = detection_item(item, parts)
-        stored = parts.detection.get("queries") if isinstance(parts.detection, dict) else None
-        if isinstance(stored, list):
+        stored = _stored_queries(item)
+        if stored is not None:
             query_ids = tuple(sorted(str(q) for q in stored))
-        else:  # analysed before watch matching moved to the analysis stage
-            if watch is None:
-                watch = context.watch.get(session)
+        else:
             fields = {
                 "lang": candidate.lang,
                 "source": item.source,
@@ -618,7 +684,7 @@ def _detect(
             query_ids = tuple(sorted(m.query_id for m in matched))
         outcome = detector.process(candidate, query_ids)  # the journal replays this order
         bucket = int(candidate.at // BUCKET_SECONDS)
-        posts.append(
+        detected.posts.append(
             {
                 "item_id": item.id,
                 "at": item_time(item),
@@ -638,19 +704,22 @@ def _detect(
                 "seq": seq,
             }
         )
-        post_matches += [
+        detected.post_matches += [
             {"item_id": item.id, "watch_query_id": int(q), "bucket": bucket} for q in query_ids
         ]
-        events += outcome.alerts
+        detected.events += outcome.alerts
+    detected.last_seq = seq
+    return detected
+
+
+def _write_detected(session: Session, detector: Detector, detected: _Detected) -> None:
     # Core statements, one executemany each: the ORM's per-row bookkeeping is not needed for
     # rows this transaction only writes.
-    session.execute(insert(Post.__table__), posts)
-    if post_matches:
-        session.execute(insert(PostMatch.__table__), post_matches)
-    _record_alerts(session, events, now)
-    _record_topics(session, detector, sorted(detector.drain_touched_topics()), now)
-    context.store.advance(row, detector, seq)
-    return len(items)
+    session.execute(insert(Post.__table__), detected.posts)
+    if detected.post_matches:
+        session.execute(insert(PostMatch.__table__), detected.post_matches)
+    _record_alerts(session, detected.events, detected.at)
+    _record_topics(session, detector, sorted(detector.drain_touched_topics()), detected.at)
 
 
 def _at(seconds: float) -> datetime:

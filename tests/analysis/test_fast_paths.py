@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from clamor.analysis.features import _CUE_RES, FeatureConfig
 from clamor.analysis.hashing import _cue_numbers, hash_batch, hash_features, hash_features_many
 from clamor.analysis.language import _ACCENT_RE, _HAN_RE, _LATIN_RE, count_han, count_latin
-from clamor.analysis.linear import row_sums, unique_first_counts
+from clamor.analysis.linear import mean_weights, row_sums, unique_first_counts
 from clamor.analysis.normalize import (
     _EMOJI_RE,
     _EMOTICON_RE,
@@ -300,6 +300,36 @@ def test_row_sums_equal_numpy_reduction() -> None:
             scale = rng.choice([1e-4, 1.0, 40.0], (rows, columns))
             matrix = (rng.standard_normal((rows, columns)) * scale).astype(np.float32)
             assert np.array_equal(row_sums(matrix), np.add.reduce(matrix, axis=1))
+
+
+def test_mean_weights_equal_numpy_mean() -> None:
+    rng = np.random.default_rng(11)
+    for columns in (2, 3, 5, 9):
+        for rows in (0, 1, 300):
+            scale = rng.choice([1e-4, 1.0, 40.0], (rows, columns))
+            matrix = (rng.standard_normal((rows, columns)) * scale).astype(np.float32)
+            got, want = mean_weights(matrix), matrix.mean(axis=1)
+            assert np.array_equal(got, want) and got.dtype == want.dtype
+
+
+@pytest.mark.skipif(not (MODEL_DIR / "sentiment_zh.npz").exists(), reason="models not trained")
+def test_vectors_carry_the_mean_weights_contributions_would_compute() -> None:
+    texts = [normalize(t).text for t in SAMPLES[:100]]
+    for name in (SENTIMENT_EN, CATEGORY):
+        model = get_model(name)
+        for text in texts:
+            vector = model.vectorize(text)
+            if len(vector.ids):
+                assert vector.mean is not None and vector.weights is not None
+                assert np.array_equal(vector.weights, model.coef[vector.ids])
+                assert vector.weights.flags.c_contiguous
+                assert np.array_equal(vector.mean, vector.weights.mean(axis=1))
+                # And the reasons are those of a vector without them (computed on the spot).
+                bare = type(vector)(vector.hashed, vector.ids, vector.values, vector.first)
+                for class_index in range(len(model.classes)):
+                    assert model.contributions(text, vector, class_index) == (
+                        model.contributions(text, bare, class_index)
+                    )
 
 
 def test_hash_batch_equals_hashing_one_by_one() -> None:

@@ -241,13 +241,19 @@ def test_state_saved_before_item_times_were_kept_still_loads() -> None:
     for n in range(3):
         detector.add(f"i{n}", T0 + n * 60, ["topic:k"], f"u{n}")
     state = json.loads(json.dumps(detector.to_dict()))
-    old = state["keys"]["topic:k"]
-    old.pop("recent")
+    new = json.loads(json.dumps(state))
+    old = state["keys"]["topic:k"]  # as saved before item times were kept
+    old.pop("recent_times")
+    old.pop("recent_authors")
     old.pop("founder_pending")
     old["authors"] = {str(int(T0 // 300)): ["u0", "u1", "u2"]}
     loaded = BurstDetector.from_dict(state)
     status = loaded.status("topic:k", T0 + 120)
     assert (status.count, status.authors) == (3, 3)
+    pairs = new["keys"]["topic:k"]  # as saved with [time, author] pairs
+    times, authors = pairs.pop("recent_times"), pairs.pop("recent_authors")
+    pairs["recent"] = [[at, author] for at, author in zip(times, authors, strict=True)]
+    assert BurstDetector.from_dict(new).to_dict() == detector.to_dict()
 
 
 def test_poisson_tail_matches_a_direct_sum() -> None:

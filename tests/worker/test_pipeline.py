@@ -225,7 +225,7 @@ def test_a_batch_of_good_items_is_not_charged_for_a_database_outage(
     def unreachable(*args, **kwargs):
         raise OperationalError("SELECT 1", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(pipeline, "_detect", unreachable)
+    monkeypatch.setattr(pipeline, "_write_detected", unreachable)
     with pytest.raises(OperationalError):
         pipeline.detect_pending(db, context.detect)
     with db.read() as session:
