@@ -152,7 +152,19 @@ def count_latin(text: str) -> int:
     return len(_LATIN_RE.findall(text)) + len(_ACCENT_RE.findall(text))
 
 
+# ASCII bytes → themselves for a–z, a space for anything else: split() then gives exactly the
+# runs _WORD_RE finds in lower-cased ASCII text, in C calls only (~1 µs instead of ~3).
+_ASCII_WORD_CHARS = bytes(b if 97 <= b <= 122 else 32 for b in range(256))
+_NON_EN_WORDS_ASCII = frozenset(w.encode() for w in _NON_EN_WORDS if w.isascii())
+
+
 def _looks_english(text: str) -> bool:
+    if text.isascii():
+        ascii_words = text.encode().lower().translate(_ASCII_WORD_CHARS).split()
+        if not ascii_words:
+            return False
+        foreign = sum(map(_NON_EN_WORDS_ASCII.__contains__, ascii_words))
+        return foreign * 5 < len(ascii_words)  # (no accented word in ASCII text)
     words = _WORD_RE.findall(text.lower())
     if not words:
         return False

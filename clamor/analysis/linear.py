@@ -370,14 +370,23 @@ class LinearTextModel:
         # Plain Python numbers for the loop: indexing numpy arrays one element at a time is slow.
         chosen: list[Contribution] = []
         pulls, firsts = pull.take(order).tolist(), vector.first.take(order).tolist()
-        describe, features = vector.hashed.describe, []
+        # A feature inside one already chosen ("fligh" after "flight") adds nothing: the chosen
+        # ones are kept joined by NUL (which normalised text never holds), so that one
+        # substring test asks "inside any of them?".
+        describe, seen = vector.hashed.describe, ""
         for pulled, first in zip(pulls, firsts, strict=True):
             if pulled >= 0 or len(chosen) >= top:
                 break
             feature = describe(text, first)
-            if feature.strip() and not any(feature in seen for seen in features):
-                chosen.append(Contribution(feature, -pulled))
-                features.append(feature)
+            if not feature.strip():
+                continue
+            if "\0" in feature:  # (only for text that was not normalised)
+                if any(feature in c.feature for c in chosen):
+                    continue
+            elif feature in seen:
+                continue
+            chosen.append(Contribution(feature, -pulled))
+            seen += "\0" + feature
         return chosen
 
 

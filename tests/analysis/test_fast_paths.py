@@ -44,7 +44,12 @@ from clamor.analysis.pii import (
     find_pii,
     redact_copy,
 )
-from clamor.analysis.prefilter import AlternativesGate, required_literal, split_alternatives
+from clamor.analysis.prefilter import (
+    AlternativesGate,
+    literal_trie,
+    required_literal,
+    split_alternatives,
+)
 from clamor.analysis.registry import CATEGORY, MODEL_DIR, SENTIMENT_EN, SENTIMENT_ZH, get_model
 from clamor.analysis.severity import _ESCALATION_RE, escalation_hits
 
@@ -141,6 +146,16 @@ def test_gate_finds_the_same_matches_as_the_full_regex(text: str) -> None:
     assert got == [(m.lastgroup, m.span()) for m in full.finditer(text)]
     each = [re.search(p, text) is not None for _, p in groups]
     assert gate.search_each(text) == each
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.text("abc律师 .", min_size=1, max_size=4), min_size=1, max_size=6),
+    st.text("abc律师 .x\n", max_size=30),
+)
+def test_literal_trie_matches_where_a_literal_occurs(literals: list[str], text: str) -> None:
+    pattern = re.compile(literal_trie(literals))
+    assert (pattern.search(text) is not None) == any(literal in text for literal in literals)
 
 
 def test_inline_ignorecase_turns_the_shortcut_off() -> None:
@@ -385,3 +400,48 @@ def test_overlap_removal_equals_the_plain_pairwise_check() -> None:
 def test_many_numbers_in_a_long_paste_stay_fast() -> None:
     text = ("电话 13812345678 " * 60000)[:1_000_000]
     assert len(find_pii(text)) > 50_000  # pairwise overlap checks would take minutes
+
+
+# ---- records ----------------------------------------------------------------------------
+def test_quick_init_builds_the_same_frozen_objects() -> None:
+    import dataclasses
+
+    from clamor.analysis.frozen import quick_init
+
+    def declare() -> type:
+        @dataclasses.dataclass(frozen=True, slots=True)
+        class Record:
+            a: int
+            b: str = "b"
+            c: list[int] = dataclasses.field(default_factory=list)
+
+        return Record
+
+    plain, quick = declare(), quick_init(declare())
+    for args, kwargs in [((1,), {}), ((1, "x"), {}), ((1,), {"c": [2]}), ((), {"a": 3, "b": ""})]:
+        want, got = plain(*args, **kwargs), quick(*args, **kwargs)
+        assert dataclasses.astuple(want) == dataclasses.astuple(got)
+        assert repr(want).split("(", 1)[1] == repr(got).split("(", 1)[1]
+    assert quick(1).c is not quick(1).c  # a fresh default each time, as the factory says
+    assert quick(1, "x") == quick(1, "x") and quick(1, "x") != quick(1, "y")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        quick(1).a = 2  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        quick()  # type: ignore[call-arg]
+    assert dataclasses.replace(quick(1), b="y") == quick(1, "y")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["the", "die", "Les", "und", "pas", "flight", "x", "9", "a-b", "DER"]),
+        max_size=15,
+    ).map(" ".join)
+    | st.text(st.characters(max_codepoint=127), max_size=40)
+)
+def test_english_check_of_ascii_text_equals_the_regex_count(text: str) -> None:
+    from clamor.analysis.language import _NON_EN_WORDS, _WORD_RE, _looks_english
+
+    words = _WORD_RE.findall(text.lower())
+    foreign = sum(word in _NON_EN_WORDS for word in words)
+    assert _looks_english(text) == (bool(words) and foreign * 5 < len(words))
