@@ -165,6 +165,10 @@ def embedded(items: list[ItemIn], speed: float, processes: int) -> dict:
         # CPU time (intake + pipeline: the process and its analysis children): the machine is
         # shared, wall time is not.
         result["items_per_cpu_s"] = round(len(items) / cpu, 1) if cpu else None
+        result["stages"] = {
+            kind: {"jobs": c.jobs, "items": c.items, "failures": c.failures}
+            for kind, c in runner.worker.stages.items()
+        }
         result.update(latency_phase(db, queue, speed))
         runner.stop(timeout=60)
         db.dispose()

@@ -2,11 +2,12 @@
 
 A frozen dataclass's generated `__init__` sets each field with
 `__dataclass_builtins_object__.__setattr__(self, name, value)`: a global lookup, an attribute
-lookup and a generic setattr that searches the class for the slot — ~0.3 µs per field, and one
-analysis builds some thirty of these objects (~15 % of `analyze()` on a tweet). A slot's own
-descriptor sets it directly (`Cls.name.__set__(self, value)`) in about half that time. The
-result is the same object: still frozen (assignment raises FrozenInstanceError), same equality,
-hash, repr, `dataclasses.fields`/`replace`/`asdict`.
+lookup and a generic setattr that searches the class for the slot. A slot's own descriptor
+sets it directly (`Cls.name.__set__(self, value)`): a five-field object is built in less than
+half the time (measured here: ~0.7 µs against ~1.5 µs), and one analysis builds some thirty
+of them (a few per cent of `analyze()`). The result is the same object: still frozen
+(assignment raises FrozenInstanceError), same equality, hash, repr,
+`dataclasses.fields`/`replace`/`asdict`.
 """
 
 from __future__ import annotations

@@ -104,6 +104,9 @@ _CUE_GATE = AlternativesGate(
     next(iter(_CUE_RES.values())).flags if _CUE_RES else 0,
 )
 _CUE_GATE_EXACT = len({p.flags for p in _CUE_RES.values()}) <= 1
+# Cue number n's value before the finishing pass, n * K5 + CUE in uint64 arithmetic (as
+# hash_batch computes it with numpy), as Python ints.
+_CUE_VALUES = [(n * int(_K[5]) + CUE) % (1 << 64) for n in range(len(_CUE_RES))]
 
 
 def _cue_numbers(text: str) -> list[int]:
@@ -257,7 +260,7 @@ def _select(mixed: _Mixed, config: FeatureConfig, bits: int) -> Hashed:
 # Raw CRC-32 of the words seen lately: the same few thousand words come back in post after post,
 # and a lookup costs less than encoding and checksumming the word again. Bounded.
 _CRC_CACHE: dict[str, int] = {}
-_CRC_CACHE_LIMIT = 1 << 16
+_CRC_CACHE_LIMIT = 1 << 15
 
 
 def word_crcs(words: Sequence[str]) -> list[int]:
@@ -311,25 +314,28 @@ def _mix(text: str, config: FeatureConfig) -> _Mixed:
     tokens: list[str] = []
     bigrams: list[str] = []
     cue_numbers: list[int] = []
+    lengths = list(map(len, states))
     if config.words:
         tokens = _WORD_RE.findall(text)
         if config.word_bigrams:
             bigrams = list(map(" ".join, itertools.pairwise(tokens)))
-        if tokens:
-            states.append(np.array(word_crcs(tokens), np.uint64) * _K[5])
-            kinds.append(WORD)
-        if bigrams:
-            crc = list(map(zlib.crc32, map(str.encode, bigrams)))
-            states.append(np.array(crc, np.uint64) * _K[5])
-            kinds.append(BIGRAM)
+        # Words and word pairs in one array: the same arithmetic, half the numpy calls.
+        crcs = word_crcs(tokens)
+        crcs += map(zlib.crc32, map(str.encode, bigrams))
+        if crcs:
+            states.append(np.array(crcs, np.uint64) * _K[5])
+        for kind, items in ((WORD, tokens), (BIGRAM, bigrams)):
+            if items:
+                kinds.append(kind)
+                lengths.append(len(items))
     if config.cues:
         cue_numbers = _cue_numbers(text)
         if cue_numbers:
-            states.append(np.array(cue_numbers, np.uint64) * _K[5] + _CUE_KIND)
+            states.append(np.array([_CUE_VALUES[n] for n in cue_numbers], np.uint64))
             kinds.append(CUE)
+            lengths.append(len(cue_numbers))
     if not states:
         return _Mixed(_EMPTY.view(np.uint64), (), (0,), (), (), ())
-    lengths = list(map(len, states))
     bounds = [0, *itertools.accumulate(lengths)]
     kind_tuple = tuple(kinds)
     # One finishing pass over all features: each segment gets its own salt, so that the same

@@ -10,6 +10,7 @@ sklearn's ~1 ms per-call overhead.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -279,17 +280,32 @@ class LinearTextModel:
             text_starts, counts_per_text
         )
         known = (self.idf.take(buckets) > 0).nonzero()[0]
-        shift = self.bits + _POSITION_BITS
-        keys = np.sort(
-            (rows[known] << shift) | (buckets[known] << _POSITION_BITS) | positions[known]
-        )
-        groups = keys >> _POSITION_BITS  # text and bucket
+        row_of, bucket_of, position_of = rows[known], buckets[known], positions[known]
+        low = max(max(sizes) - 1, 1).bit_length()  # bits of a feature index
+        if self.bits + low <= 32:
+            # Each text's keys `bucket << low | index` sorted on their own, as 32-bit numbers:
+            # the texts come in order, so `text << 32 | key` is then in the order one sort of
+            # all keys gives — and numpy sorts a few hundred 32-bit keys several times faster
+            # per key than one array of a hundred thousand 64-bit ones (~0.8 ms against ~6 ms
+            # for 256 tweets).
+            part = ((bucket_of << low) | position_of).astype(np.uint32)
+            edges = np.searchsorted(row_of, np.arange(len(hasheds) + 1)).tolist()
+            for a, b in itertools.pairwise(edges):
+                if b - a > 1:
+                    part[a:b].sort()
+            keys = (row_of << 32) | part
+            position_bits, text_shift = low, 32 - low
+        else:
+            shift = self.bits + _POSITION_BITS
+            keys = np.sort((row_of << shift) | (bucket_of << _POSITION_BITS) | position_of)
+            position_bits, text_shift = _POSITION_BITS, self.bits
+        groups = keys >> position_bits  # text and bucket
         at, lengths = runs(groups)
         ids = groups[at] & ((1 << self.bits) - 1)
-        first = keys[at] & ((1 << _POSITION_BITS) - 1)
+        first = keys[at] & ((1 << position_bits) - 1)
         values = (1.0 + np.log(lengths.astype(np.float32))) * self.idf.take(ids)
         weights, means = self._gather(ids)
-        bounds = np.searchsorted(groups[at] >> self.bits, np.arange(len(hasheds) + 1)).tolist()
+        bounds = np.searchsorted(groups[at] >> text_shift, np.arange(len(hasheds) + 1)).tolist()
         out = []
         empty = np.empty(0, np.int64)
         for i, hashed in enumerate(hasheds):

@@ -157,7 +157,7 @@ _EMAIL_LOCAL_CHARS = frozenset(string.ascii_letters + string.digits + "._%+-")
 def _may_hold_email(text: str) -> bool:
     """Whether some "@" in `text` has a character of an address's local part right before it,
     as every e-mail address has. Tweets are full of "@handle" after a space: this skips the
-    address regex (~4 µs on a tweet) for them."""
+    address regex (~2 µs on a tweet) for them."""
     at = text.find("@", 1)
     while at != -1:
         if text[at - 1] in _EMAIL_LOCAL_CHARS:

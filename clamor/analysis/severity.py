@@ -127,12 +127,13 @@ class Reach:
 
 
 _COUNT_FIELDS = ("followers", "reposts", "comments", "likes")
+_NO_REACH = Reach()  # (frozen: one shared value for the many items without meta)
 
 
 def reach_from_meta(meta: Mapping[str, object] | None) -> Reach:
     """Read the reach fields of `meta`; unknown keys are ignored, bad values are an error."""
     if not meta:
-        return Reach()
+        return _NO_REACH
     counts: dict[str, int] = {}
     for name in _COUNT_FIELDS:
         value = meta.get(name)

@@ -4,7 +4,8 @@ input, every change audited."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -97,6 +98,9 @@ def trainings(session: Session) -> list[TrainingSession]:
     return list(session.scalars(select(TrainingSession).order_by(TrainingSession.held_at.desc())))
 
 
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+
+
 def add_training(
     session: Session,
     actor: Principal,
@@ -116,7 +120,9 @@ def add_training(
         except ValueError:
             raise ValidationError("held_at must be a date and time", field="held_at") from None
     if held_at.tzinfo is None:
-        held_at = held_at.replace(tzinfo=clock.now().tzinfo)
+        # The form's date and time is what the trainer reads on the wall clock: Beijing time.
+        held_at = held_at.replace(tzinfo=LOCAL_ZONE)
+    held_at = held_at.astimezone(UTC)
     training = TrainingSession(
         title=_text(title, "title", 300, required=True) or "",
         topic=topic,

@@ -4,8 +4,10 @@ and the context every page gets (translation, who is logged in, CSRF token, navi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi import Request
@@ -37,6 +39,19 @@ NAVIGATION: tuple[NavItem, ...] = (
 )
 
 
+# The plan's people work in China: times are stored in UTC and shown in Beijing time.
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """`{{ moment|local }}`: a stored (UTC) moment as the people using the pages read it."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:  # a naive moment from the database is UTC
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(LOCAL_ZONE).strftime(fmt)
+
+
 def template_dirs() -> list[str]:
     """web/templates first (the base layout), then every domain's templates folder."""
     dirs = [PACKAGE_ROOT / "web" / "templates"]
@@ -57,6 +72,7 @@ def make_environment() -> jinja2.Environment:
     environment.globals.update(
         version=__version__, languages=LANGUAGES, language_names=LANGUAGE_NAMES
     )
+    environment.filters["local"] = local_time
     # Chinese stays readable in JSON shown on pages (the audit log's before/after).
     environment.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": True}
     return environment

@@ -171,6 +171,8 @@ class Worker:
             done += items
             if items < pipeline.DETECT_BATCH or time.perf_counter() - began > self.detect_budget:
                 break
+            if self.pool is not None:
+                self._refill()  # the children must not run dry while this loop detects
         return done
 
     def run_once(self) -> int:
@@ -194,29 +196,36 @@ class Worker:
         """One turn with the pool: hand `analyse` jobs to it (up to its capacity), run the
         other jobs here, detect, and acknowledge what the pool finished."""
         assert self.pool is not None
-        handled = self._collect_pooled()
-        free = self.pool.capacity - len(self._in_flight)
-        jobs: list[Job] = []
-        if free > 0:
-            # Busy children or a holder with detection to do: look, do not wait.
-            idle = not self._in_flight
-            wait = (min(self.wait, self.detect_wait) if owner else self.wait) if idle else 0.0
-            jobs = self.context.queue.claim(self.name, free, wait=wait)
-        for job in jobs:
-            if job.kind == pipeline.ANALYSE:
-                self._submit(job)
-            else:
-                self._run_job(job)
+        # Busy children or a holder with detection to do: look, do not wait.
+        idle = not self._in_flight
+        wait = (min(self.wait, self.detect_wait) if owner else self.wait) if idle else 0.0
+        handled, claimed = self._refill(wait)
         detected = self.detect() if owner and self.lease.held else 0
         handled += self._collect_pooled()
-        if not jobs and not detected and not handled and self._in_flight:
+        if not claimed and not detected and not handled and self._in_flight:
             # Nothing to do but wait for a child: wake on the first one done (or soon, to
             # look at the queue and the inbox again).
             waiting = [pooled.future for pooled in self._in_flight]
             futures.wait(waiting, timeout=self.detect_wait, return_when=futures.FIRST_COMPLETED)
             handled += self._collect_pooled()
         self._periodic()
-        return len(jobs) + detected + handled
+        return claimed + detected + handled
+
+    def _refill(self, wait: float = 0.0) -> tuple[int, int]:
+        """Acknowledge what the pool finished and claim jobs for its free places: `analyse` jobs
+        go to the pool, others run here. Returns (jobs acknowledged, jobs claimed)."""
+        assert self.pool is not None
+        handled = self._collect_pooled()
+        free = self.pool.capacity - len(self._in_flight)
+        if free <= 0:
+            return handled, 0
+        jobs = self.context.queue.claim(self.name, free, wait=wait)
+        for job in jobs:
+            if job.kind == pipeline.ANALYSE:
+                self._submit(job)
+            else:
+                self._run_job(job)
+        return handled, len(jobs)
 
     def _submit(self, job: Job) -> None:
         assert self.pool is not None

@@ -27,9 +27,9 @@ from typing import Any
 
 log = logging.getLogger("clamor.worker")
 
-# Jobs in flight per child: one being analysed and one waiting, so that a child never idles
-# while the parent is busy detecting.
-JOBS_PER_PROCESS = 2
+# Jobs in flight per child: one being analysed and two waiting, so that a child does not run
+# dry while the parent is busy with a detection batch (it refills between batches).
+JOBS_PER_PROCESS = 3
 START_TIMEOUT_SECONDS = 180.0  # model loading on a busy machine
 
 # -- the child side (module-level functions: `spawn` pickles them by name) ----------------------

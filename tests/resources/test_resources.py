@@ -3,6 +3,8 @@ page; only who manages the organisation changes them, bad input names its field.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from clamor.accounts import service as accounts
@@ -44,6 +46,8 @@ def test_registry_and_training_with_attendance(db, seeded) -> None:
             session, admin, training.id, ["cs_rep", "analyst"], ["pr_manager"]
         )
     assert result == {"analyst": True, "cs_rep": True, "pr_manager": False}
+    # The form's wall-clock time is Beijing time: 14:00 there is 06:00 UTC.
+    assert training.held_at == datetime(2026, 3, 20, 6, 0, tzinfo=UTC)
     with db.write() as session, pytest.raises(ValidationError) as error:
         service.record_attendance(session, admin, training.id, ["ghost"])
     assert error.value.field == "attendees"
@@ -68,3 +72,15 @@ def test_resources_page(browser: Browser, db) -> None:
     assert "官方微博" in browser.get("/resources").text
     browser.get("/resources")
     assert browser.post_form("/resources", {"kind": "hotline", "name": "x"}).status_code == 403
+
+
+def test_training_time_is_entered_and_shown_in_beijing_time(browser: Browser, db) -> None:
+    browser.login("admin")
+    browser.get("/resources")
+    added = browser.post_form(
+        "/resources/trainings",
+        {"title": "投诉处理培训", "topic": "complaints", "held_at": "2026-03-20T14:00", "trainer": "客服部"},
+    )
+    assert added.status_code == 303, added.text
+    # What the admin typed is what everyone reads (not shifted by eight hours).
+    assert "2026-03-20 14:00" in browser.get("/resources").text

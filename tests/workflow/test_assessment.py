@@ -135,6 +135,14 @@ def test_tone_and_category_adjust_the_suggestion() -> None:
     assert suggest_level(signals(category=RiskCategory.DATA_PRIVACY)).level is Level.IV
 
 
+def test_category_reason_names_the_category_for_people() -> None:
+    """The reason people read says 数据隐私 / data privacy, never the stored key."""
+    privacy = suggest_level(signals(volume=30, category=RiskCategory.DATA_PRIVACY))
+    (reason,) = [r for r in privacy.reasons if r.code == "category"]
+    assert "数据隐私" in reason.zh and "data privacy" in reason.en
+    assert "data_privacy" not in reason.zh + reason.en
+
+
 def test_bad_signals_are_named() -> None:
     with pytest.raises(ValidationError) as error:
         signals(negative_share=1.5)

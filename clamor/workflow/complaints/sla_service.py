@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from clamor.audit import service as audit
 from clamor.core import clock
@@ -204,6 +204,8 @@ def sweep_sla(session: Session, now: datetime, batch: int = 1000) -> dict[str, A
             .where(ComplaintCase.status.in_(open_states), ComplaintCase.id > last_id)
             .order_by(ComplaintCase.id)
             .limit(batch)
+            # Deadlines need no personal data: the complainant is not joined nor decrypted.
+            .options(lazyload(ComplaintCase.complainant))
         ).all()
         if not cases:
             break

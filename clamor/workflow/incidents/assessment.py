@@ -22,6 +22,16 @@ from clamor.core.errors import ConfigurationError, ValidationError
 from clamor.workflow.vocabulary import RiskCategory
 
 
+# The reasons are shown to people, in both languages: the plan's names, never the stored keys.
+CATEGORY_NAMES: Mapping[RiskCategory, tuple[str, str]] = {
+    RiskCategory.PRODUCT_QUALITY: ("product quality", "产品质量"),
+    RiskCategory.SERVICE_ATTITUDE: ("service attitude", "服务态度"),
+    RiskCategory.DATA_PRIVACY: ("data privacy", "数据隐私"),
+    RiskCategory.SOCIAL_RESPONSIBILITY: ("social responsibility", "社会责任"),
+    RiskCategory.OTHER: ("other", "其他"),
+}
+
+
 class Level(StrEnum):
     """Incident levels; I is the most serious."""
 
@@ -319,11 +329,14 @@ def suggest_level(
     # A sensitive category with some traction tends to draw regulators and the press.
     if signals.category in thresholds.sensitive_categories and 1 < points < 4:
         points += 1
+        name_en, name_zh = CATEGORY_NAMES.get(
+            RiskCategory(signals.category), (signals.category, signals.category)
+        )
         reasons.append(
             Reason(
                 "category",
-                f"category {signals.category} is sensitive: raised by one",
-                f"类别 {signals.category} 敏感，提高一级",
+                f"category {name_en} is sensitive: raised by one",
+                f"{name_zh}类别敏感，提高一级",
             )
         )
     level = Level.from_rank(5 - points)

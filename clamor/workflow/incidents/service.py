@@ -197,7 +197,12 @@ def leadership_watch(session: Session) -> list[Incident]:
 
 
 def actions_for(actor: Principal, incident: Incident) -> tuple[str, ...]:
-    return allowed_actions(IncidentState(incident.state), permissions_of(actor))
+    """What the actor may do now; a review report accepted once is not offered for acceptance
+    again (`act` would refuse it)."""
+    possible = allowed_actions(IncidentState(incident.state), permissions_of(actor))
+    if incident.review_accepted_at is not None:
+        possible = tuple(a for a in possible if a != IncidentAction.ACCEPT_REVIEW.value)
+    return possible
 
 
 def linked_cases(session: Session, incident_id: int) -> list[ComplaintCase]:

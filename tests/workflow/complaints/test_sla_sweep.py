@@ -22,6 +22,7 @@ from clamor.storage.database import Database
 from clamor.workflow.complaints import sla_service
 from clamor.workflow.complaints.models import ComplaintCase
 from clamor.workflow.complaints.sla_service import sweep_sla
+from tests.workflow.complaints.conftest import complaint, submit
 from tests.workflow.complaints.test_deadlines import local, new_case
 
 LATE = local(2026, 3, 3, 9, 30)  # the first response of a case from Mon 09:00 is overdue
@@ -158,3 +159,19 @@ def test_an_escalation_goes_to_the_assigned_groups_leader(
     with db.write() as session:
         sweep_sla(session, LATE)
     assert outbox_rows(db)[-1].recipient == f"leader:{leadership}"
+
+
+def test_the_sweep_decrypts_no_personal_data(
+    db: Database, people: dict[str, Principal], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deadlines need no complainant: the sweep neither joins nor decrypts their data."""
+    from clamor.storage import crypto
+
+    clock.freeze(local(2026, 3, 2, 9, 0))
+    submit(db, people["cs_rep"], complaint("pii", name="王小明", phone="13812345678"))
+    decrypted: list[str] = []
+    real = crypto.decrypt
+    monkeypatch.setattr(crypto, "decrypt", lambda stored: decrypted.append(stored) or real(stored))
+    with db.write() as session:
+        assert sweep_sla(session, LATE)["evaluated"] == 1
+    assert decrypted == []

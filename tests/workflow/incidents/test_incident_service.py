@@ -460,7 +460,12 @@ def test_close_out_review_returned_then_accepted_and_customers_contacted(db, peo
             improvements="",
         )
         service.act(session, people["cs_manager"], incident_id, "submit_review")
+        assert "accept_review" in service.actions_for(people["gm"], service.get(session, incident_id))
         service.act(session, people["gm"], incident_id, "accept_review")
+    # Accepted once: the page no longer offers an acceptance that `act` would refuse.
+    with db.read() as session:
+        offered = service.actions_for(people["gm"], service.get(session, incident_id))
+        assert "accept_review" not in offered and "close" in offered
     # The linked complaint's customer has not been contacted: no close without a reason.
     with db.write() as session, pytest.raises(ValidationError) as error:
         service.act(session, people["gm"], incident_id, "close")
