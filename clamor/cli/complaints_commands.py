@@ -77,11 +77,10 @@ def sweep_sla(
     from clamor.cli.main import _database
     from clamor.core import clock
     from clamor.core.config import load_settings
-    from clamor.workflow.complaints.sla_service import sweep_sla as sweep
+    from clamor.workflow.complaints.sla_service import sweep_sla_committing
 
     db = _database(load_settings(data_dir))
-    with db.write() as session:
-        result = sweep(session, clock.now())
+    result = sweep_sla_committing(db, clock.now())
     db.dispose()
     typer.echo(
         f"{result['evaluated']} open cases evaluated, "

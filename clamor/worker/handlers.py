@@ -38,7 +38,7 @@ from clamor.reports import briefing
 from clamor.reports.models import BriefingRecord
 from clamor.storage.database import Database
 from clamor.worker import schedule
-from clamor.workflow.complaints.sla_service import sweep_sla
+from clamor.workflow.complaints.sla_service import sweep_sla_committing
 from clamor.workflow.incidents import service as incidents
 
 
@@ -119,8 +119,7 @@ def incident_deadlines(context: PipelineContext, payload: dict[str, Any]) -> int
 
 def complaint_sla(context: PipelineContext, payload: dict[str, Any]) -> int:
     """SLA warnings and breach escalations of complaint cases (the complaints domain's sweep)."""
-    with context.db.write() as session:
-        return int(sweep_sla(session, clock.now())["notifications"])
+    return int(sweep_sla_committing(context.db, clock.now())["notifications"])
 
 
 def publish_briefing(context: PipelineContext, payload: dict[str, Any]) -> int:

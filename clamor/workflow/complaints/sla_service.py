@@ -2,9 +2,10 @@
 times refreshed on creation and on every transition, and a sweep that writes warnings and
 escalations into the notification outbox, each exactly once.
 
-`sweep_sla(session, now)` is what a scheduler calls (every minute is fine): it re-reads the
-policies and the company's own days (`business_calendar`), so an edited policy or a new company
-closure reaches every open case at the next sweep."""
+`sweep_sla_committing(db, now)` is what the scheduler calls every minute (`sweep_sla(session,
+now)` is the same in one transaction): it re-reads the policies and the company's own days
+(`business_calendar`), so an edited policy or a new company closure reaches every open case at
+the next sweep."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from clamor.core.errors import ConfigurationError, NotFoundError, ValidationErro
 from clamor.core.principal import Principal
 from clamor.notify.models import PENDING, Outbox
 from clamor.org.models import Membership
+from clamor.storage.database import Database
 from clamor.workflow.calendar import BusinessCalendar, Pause
 from clamor.workflow.complaints.models import CompanyDay, ComplaintCase, SlaPolicyRow
 from clamor.workflow.complaints.states import FINISHED_STATES, PAUSED_STATES, CaseState
@@ -189,54 +191,85 @@ def _insert_once(session: Session, rows: list[dict[str, Any]]) -> int:
 
 
 def sweep_sla(session: Session, now: datetime, batch: int = 1000) -> dict[str, Any]:
-    """Evaluate every open case at `now`; write due notifications into the outbox once each
-    (dedup key, inserted with ON CONFLICT DO NOTHING), update stored SLA states. Safe to run
-    every minute, from any process, and from two at once: overlapping sweeps write each
-    warning and escalation exactly once."""
-    open_states = [s.value for s in CaseState if s not in FINISHED_STATES]
-    policies = policy_set(session)
-    calendar = business_calendar(session)
-    written = evaluated = 0
-    last_id = 0
+    """Evaluate every open case at `now` in one transaction; write due notifications into the
+    outbox once each (dedup key, inserted with ON CONFLICT DO NOTHING), update stored SLA states.
+    Safe to run every minute, from any process, and from two at once: overlapping sweeps write
+    each warning and escalation exactly once."""
+    policies, calendar = policy_set(session), business_calendar(session)
+    evaluated = written = last_id = 0
     while True:
-        cases = session.scalars(
-            select(ComplaintCase)
-            .where(ComplaintCase.status.in_(open_states), ComplaintCase.id > last_id)
-            .order_by(ComplaintCase.id)
-            .limit(batch)
-            # Deadlines need no personal data: the complainant is not joined nor decrypted.
-            .options(lazyload(ComplaintCase.complainant))
-        ).all()
-        if not cases:
-            break
-        due = [
-            (case, note)
-            for case in cases
-            for note in case_notifications(refresh(case, now, policies, calendar))
-        ]
-        evaluated += len(cases)
-        known = _known_keys(session, [note.dedup_key for _, note in due])
-        rows = []
-        for case, note in due:
-            if note.dedup_key in known:
-                continue
-            subject, body = _message(case, note)
-            rows.append(
-                {
-                    "channel": "email",
-                    "recipient": _recipient(session, case, note),
-                    "subject": subject,
-                    "body": body,
-                    "dedup_key": note.dedup_key,
-                    "created_at": now,
-                    "state": PENDING,
-                }
-            )
-            known.add(note.dedup_key)
-        written += _insert_once(session, rows)
-        last_id = cases[-1].id
-        session.flush()
-    return {"evaluated": evaluated, "notifications": written}
+        done = _sweep_batch(session, now, policies, calendar, last_id, batch)
+        if done is None:
+            return {"evaluated": evaluated, "notifications": written}
+        last_id, counted, wrote = done
+        evaluated, written = evaluated + counted, written + wrote
+
+
+def sweep_sla_committing(db: Database, now: datetime, batch: int = 500) -> dict[str, Any]:
+    """`sweep_sla` with a commit after every `batch` cases: what the scheduler runs. At 100,000
+    open cases one transaction would hold SQLite's write lock for seconds every minute and stall
+    intake; batches let other writers in between. Each batch is complete on its own (a case's
+    new SLA state and its notifications commit together), so a sweep cut short loses nothing the
+    next one will not redo."""
+    with db.read() as session:
+        policies, calendar = policy_set(session), business_calendar(session)
+    evaluated = written = last_id = 0
+    while True:
+        with db.write() as session:
+            done = _sweep_batch(session, now, policies, calendar, last_id, batch)
+        if done is None:
+            return {"evaluated": evaluated, "notifications": written}
+        last_id, counted, wrote = done
+        evaluated, written = evaluated + counted, written + wrote
+
+
+def _sweep_batch(
+    session: Session,
+    now: datetime,
+    policies: SlaPolicySet,
+    calendar: BusinessCalendar,
+    after_id: int,
+    batch: int,
+) -> tuple[int, int, int] | None:
+    """Refresh the next `batch` open cases after `after_id` and queue their due notifications:
+    (last case id, cases evaluated, notifications written), or None when no case is left."""
+    open_states = [s.value for s in CaseState if s not in FINISHED_STATES]
+    cases = session.scalars(
+        select(ComplaintCase)
+        .where(ComplaintCase.status.in_(open_states), ComplaintCase.id > after_id)
+        .order_by(ComplaintCase.id)
+        .limit(batch)
+        # Deadlines need no personal data: the complainant is not joined nor decrypted.
+        .options(lazyload(ComplaintCase.complainant))
+    ).all()
+    if not cases:
+        return None
+    due = [
+        (case, note)
+        for case in cases
+        for note in case_notifications(refresh(case, now, policies, calendar))
+    ]
+    known = _known_keys(session, [note.dedup_key for _, note in due])
+    rows = []
+    for case, note in due:
+        if note.dedup_key in known:
+            continue
+        subject, body = _message(case, note)
+        rows.append(
+            {
+                "channel": "email",
+                "recipient": _recipient(session, case, note),
+                "subject": subject,
+                "body": body,
+                "dedup_key": note.dedup_key,
+                "created_at": now,
+                "state": PENDING,
+            }
+        )
+        known.add(note.dedup_key)
+    written = _insert_once(session, rows)
+    session.flush()
+    return cases[-1].id, len(cases), written
 
 
 # --- editing the policies ---------------------------------------------------------------------

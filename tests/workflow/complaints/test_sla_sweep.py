@@ -175,3 +175,31 @@ def test_the_sweep_decrypts_no_personal_data(
     with db.write() as session:
         assert sweep_sla(session, LATE)["evaluated"] == 1
     assert decrypted == []
+
+
+def test_the_scheduled_sweep_commits_batch_by_batch(
+    db: Database, people: dict[str, Principal], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scheduler's sweep commits every `batch` cases, so other writers get in between; a
+    sweep that fails part way keeps the batches it finished and the next sweep does the rest,
+    each notification still once."""
+    for minute in range(5):
+        new_case(db, people["cs_manager"], local(2026, 3, 2, 9, minute))
+    real_message = sla_service._message
+    calls: list[int] = []
+
+    def failing_on_the_fourth(case: ComplaintCase, note: object) -> tuple[str, str]:
+        calls.append(case.id)
+        if len(calls) == 4:
+            raise RuntimeError("the relay's address book is down")
+        return real_message(case, note)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sla_service, "_message", failing_on_the_fourth)
+    with pytest.raises(RuntimeError):
+        sla_service.sweep_sla_committing(db, LATE, batch=2)
+    assert len(outbox_rows(db)) == 2  # the first batch of two committed; the second rolled back
+    monkeypatch.setattr(sla_service, "_message", real_message)
+    resumed = sla_service.sweep_sla_committing(db, LATE, batch=2)
+    assert resumed == {"evaluated": 5, "notifications": 3}
+    assert len({row.dedup_key for row in outbox_rows(db)}) == len(outbox_rows(db)) == 5
+    assert sla_service.sweep_sla_committing(db, LATE, batch=2)["notifications"] == 0
