@@ -155,8 +155,9 @@ def embedded(items: list[ItemIn], speed: float, processes: int) -> dict:
         children_before = [process_cpu(pid) for pid in children]
         ingest(db, queue, items)
         ended = wait_detected(db, len(items), timeout=3600)
-        cpu = time.process_time() - cpu_started
-        cpu += sum(process_cpu(pid) - b for pid, b in zip(children, children_before, strict=True))
+        own_cpu = time.process_time() - cpu_started
+        children_cpu = [process_cpu(p) - b for p, b in zip(children, children_before, strict=True)]
+        cpu = own_cpu + sum(children_cpu)
         result = {
             "items": len(items),
             "processes": runner.processes,
@@ -165,6 +166,10 @@ def embedded(items: list[ItemIn], speed: float, processes: int) -> dict:
         # CPU time (intake + pipeline: the process and its analysis children): the machine is
         # shared, wall time is not.
         result["items_per_cpu_s"] = round(len(items) / cpu, 1) if cpu else None
+        result["cpu_s"] = {  # the process (intake, claims, detection) and its analysis children
+            "process": round(own_cpu, 2),
+            "children": [round(c, 2) for c in children_cpu],
+        }
         result["stages"] = {
             kind: {"jobs": c.jobs, "items": c.items, "failures": c.failures}
             for kind, c in runner.worker.stages.items()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -137,7 +138,9 @@ def _settings_page(
     status_code: int = 200,
     new_secret: str | None = None,
     error: str | None = None,
+    form: dict[str, Any] | None = None,
 ) -> Response:
+    """`form`: what was typed into a refused form (never a password), shown again."""
     with app_state(request).db.read() as session:
         tokens = accounts.list_tokens(session, principal.user_id) if principal.user_id else []
         users = accounts.list_users(session) if principal.can("users.manage") else []
@@ -150,6 +153,7 @@ def _settings_page(
         scopes=sorted(API_SCOPES),
         new_secret=new_secret,
         error=error,
+        form=form or {},
         current_language=request_language(request),
         all_languages=LANGUAGES,
     )
@@ -171,7 +175,13 @@ def create_token(
         with app_state(request).db.write() as session:
             created = accounts.create_token(session, principal, principal.username, name, scopes)
     except ClamorError as exc:
-        return _settings_page(request, principal, status_code=exc.status_code, error=exc.message)
+        return _settings_page(
+            request,
+            principal,
+            status_code=exc.status_code,
+            error=exc.message,
+            form={"token_name": name, "token_scopes": scopes},
+        )
     return _settings_page(request, principal, new_secret=created.secret)
 
 
@@ -203,6 +213,7 @@ def add_user(
         ),
         "/settings?done=notice.user_added",
         lambda request, **shown: _settings_page(request, principal, **shown),
+        form={"user_username": username, "user_display_name": display_name},
     )
 
 

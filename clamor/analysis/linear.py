@@ -148,6 +148,28 @@ def mean_weights(weights: np.ndarray) -> np.ndarray:
     return (row_sums(weights) / np.array(float(weights.shape[1]))).astype(np.float32)
 
 
+_MEAN_BLOCK = 1 << 14
+
+
+def weight_table(coef: np.ndarray) -> np.ndarray:
+    """The weights (2^bits, c) as the model keeps them: with two or more columns each row
+    carries one more, the mean of its weights, which contributions() subtracts — computed here
+    row by row with the arithmetic it used per text (mean_weights), so the same numbers; read
+    in the same gather as the weights, it saves a dozen small numpy calls per text for a few
+    MB. A binary model (one column) keeps its weights as they are."""
+    columns = coef.shape[1]
+    if columns < 2:
+        return coef
+    rows = np.empty((len(coef), columns + 1), np.float32)
+    rows[:, :columns] = coef
+    # In blocks: whole-table temporaries (a float64 copy of 2^20 sums …) would stay in the
+    # process's heap after use, ~15 MB more resident memory for nothing.
+    for start in range(0, len(coef), _MEAN_BLOCK):
+        block = coef[start : start + _MEAN_BLOCK]
+        rows[start : start + len(block), columns] = mean_weights(block)
+    return rows
+
+
 # Batch keys pack (text, bucket, feature index) into one int64: 20 bits for the index (a text's
 # features; the pipeline reads at most 5,000 characters), up to 24 for the bucket.
 _POSITION_BITS = 20
@@ -170,18 +192,25 @@ class LinearTextModel:
     ) -> None:
         # C order (as loaded from a file; training may hand a transposed array): row gathers
         # with take() copy whole rows.
-        self.idf = np.array(idf, np.float32, order="C")  # (2^bits,); 0: bucket not used
         coef = np.array(coef, np.float32, order="C")  # (2^bits, n_classes); binary: 1 column
-        self._columns = coef.shape[1]
-        # With two or more weight columns, each row carries one more: the mean of its weights,
-        # which contributions() subtracts. Computed here row by row with the arithmetic it used
-        # per text (mean_weights), so the same numbers; read in the same gather as the weights,
-        # it saves a dozen small numpy calls per text for a few MB.
-        self._rows = coef
-        if self._columns >= 2:
-            self._rows = np.empty((len(coef), self._columns + 1), np.float32)
-            self._rows[:, : self._columns] = coef
-            self._rows[:, self._columns] = mean_weights(coef)
+        self._set_tables(idf, weight_table(coef), coef.shape[1])
+        self._set_details(intercept, classes, config, bits, temperature, version)
+
+    def _set_tables(self, idf: np.ndarray, rows: np.ndarray, columns: int) -> None:
+        self.idf = np.array(idf, np.float32, order="C")  # (2^bits,); 0: bucket not used
+        # The weights, and with two or more columns one more per row (see weight_table).
+        self._rows = rows
+        self._columns = columns
+
+    def _set_details(
+        self,
+        intercept: np.ndarray,
+        classes: list[str],
+        config: FeatureConfig,
+        bits: int,
+        temperature: float,
+        version: str,
+    ) -> None:
         self.intercept = intercept.astype(np.float32)
         self.classes = classes
         self.config = config
@@ -233,11 +262,17 @@ class LinearTextModel:
             used = data["buckets"]
             idf = np.zeros(1 << bits, np.float32)
             idf[used] = data["idf"]
-            coef = np.zeros((1 << bits, data["coef"].shape[1]), np.float32)
-            coef[used] = data["coef"]
-            return cls(
-                idf=idf,
-                coef=coef,
+            # The weight table straight from the used rows (no dense weight matrix on the way:
+            # it would stay in the heap, ~10 MB resident for nothing). An unused row is all
+            # zeros, and so is its mean: the table weight_table(dense weights) gives.
+            columns = data["coef"].shape[1]
+            rows = np.zeros((1 << bits, columns + (columns >= 2)), np.float32)
+            rows[used, :columns] = data["coef"]
+            if columns >= 2:
+                rows[used, columns] = mean_weights(rows[used, :columns])
+            model = cls.__new__(cls)
+            model._set_tables(idf, rows, columns)
+            model._set_details(
                 intercept=data["intercept"],
                 classes=[str(c) for c in data["classes"]],
                 config=FeatureConfig.from_list([int(v) for v in data["config"]]),
@@ -245,6 +280,7 @@ class LinearTextModel:
                 temperature=float(data["temperature"][0]),
                 version=str(data["version"][0]),
             )
+            return model
 
     # ---- inference ---------------------------------------------------------------------
     def vectorize(self, text: str) -> Vector:

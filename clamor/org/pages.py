@@ -18,7 +18,15 @@ router = APIRouter(include_in_schema=False)
 MAX_IMPORT_BYTES = 1_000_000
 
 
-def _page(request: Request, *, status_code: int = 200, error: str | None = None) -> Response:
+def _page(
+    request: Request,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+) -> Response:
+    """The page; after a refusal, with the message and what was typed (`form`, whose `target`
+    names the form: `group:KEY` or `person:KEY`) kept in that form."""
     with app_state(request).db.read() as session:
         view = org.load_org(session)
         return render(
@@ -28,6 +36,7 @@ def _page(request: Request, *, status_code: int = 200, error: str | None = None)
             view=view,
             roles=[role.value for role in Role],
             error=error,
+            form=form or {},
         )
 
 
@@ -104,6 +113,13 @@ def update_group(
         ),
         "/organisation?done=notice.group_updated",
         _page,
+        form={
+            "target": f"group:{group_key}",
+            "name_zh": name_zh,
+            "name_en": name_en,
+            "duties_zh": duties_zh,
+            "duties_en": duties_en,
+        },
     )
 
 
@@ -130,6 +146,13 @@ def update_person(
         ),
         "/organisation?done=notice.person_updated",
         _page,
+        form={
+            "target": f"person:{person_key}",
+            "name": name,
+            "email": email,
+            "phone": phone,
+            "username": username,
+        },
     )
 
 

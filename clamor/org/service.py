@@ -15,6 +15,7 @@ from clamor.core.errors import NotFoundError, ValidationError
 from clamor.core.principal import Principal
 from clamor.org import permissions as perms
 from clamor.org.document import (
+    EMAIL_PATTERN,
     DepartmentDoc,
     GroupDoc,
     MemberDoc,
@@ -268,6 +269,8 @@ def add_member(
     session: Session, actor: Principal, group_key: str, person_key: str, role: str
 ) -> Membership:
     actor.require("org.manage")
+    if not person_key.strip():
+        raise ValidationError("person: choose the person to add", field="person")
     group, person, chosen = _group(session, group_key), _person(session, person_key), _role(role)
     duplicate = select(Membership.id).where(
         Membership.group_id == group.id, Membership.person_id == person.id
@@ -323,6 +326,9 @@ def remove_member(session: Session, actor: Principal, group_key: str, person_key
     audit.record(session, actor, "org.member.remove", "group", group.key, before=before)
 
 
+GROUP_TEXT_LIMITS = {"name": 100, "duties": 2000}
+
+
 def update_group(
     session: Session,
     actor: Principal,
@@ -337,6 +343,12 @@ def update_group(
     for label, texts in (("name", name), ("duties", duties)):
         if not texts.get("zh-CN", "").strip():
             raise ValidationError(f"{label} in Chinese must not be empty", field=f"{label}_zh")
+        limit = GROUP_TEXT_LIMITS[label]
+        for language, suffix in (("zh-CN", "zh"), ("en", "en")):
+            if len(texts.get(language, "").strip()) > limit:
+                raise ValidationError(
+                    f"{label}_{suffix} is longer than {limit} characters", field=f"{label}_{suffix}"
+                )
     before = {"name": group.name, "duties": group.duties}
     group.name = {lang: text.strip() for lang, text in name.items() if text.strip()}
     group.duties = {lang: text.strip() for lang, text in duties.items() if text.strip()}
@@ -359,6 +371,15 @@ def update_person(
     person = _person(session, person_key)
     if not name.strip():
         raise ValidationError("name must not be empty", field="name")
+    for field, value, limit in (
+        ("name", name.strip(), 200),
+        ("email", email, 320),
+        ("phone", phone, 64),
+    ):
+        if value and len(value) > limit:
+            raise ValidationError(f"{field} is longer than {limit} characters", field=field)
+    if email and not EMAIL_PATTERN.match(email):
+        raise ValidationError(f"email: {email!r} is not an e-mail address", field="email")
     user_id = None
     if username:
         user_id = session.scalar(select(User.id).where(User.username == username))

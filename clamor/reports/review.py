@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, select_autoescape
 from sqlalchemy.orm import Session
@@ -34,6 +35,9 @@ class Section:
     text: str = ""
 
 
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+
+
 @dataclass(frozen=True)
 class ReviewDocument:
     title: str
@@ -44,7 +48,12 @@ class ReviewDocument:
 
 
 def _fmt(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "—"
+    """A moment in Beijing time, the time the report's readers (the leadership group) keep."""
+    if moment is None:
+        return "—"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(LOCAL_ZONE).strftime("%Y-%m-%d %H:%M (UTC+8)")
 
 
 def _duration(hours: float | None) -> str:

@@ -10,6 +10,7 @@ from clamor.accounts.models import User
 from clamor.core.principal import Principal
 from clamor.resources import service
 from clamor.web.deps import app_state, require
+from clamor.web.forms import apply_then_redirect
 from clamor.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -20,10 +21,15 @@ def _text(form, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-@router.get("/resources")
-def resources_page(
-    request: Request, principal: Principal = Depends(require("org.read"))
+def _page(
+    request: Request,
+    principal: Principal,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
 ) -> Response:
+    """The page; after a refusal, with the message and what was typed (`form`) kept."""
     with app_state(request).db.read() as session:
         items = service.resources(session)
         sessions = service.trainings(session)
@@ -34,6 +40,9 @@ def resources_page(
     return render(
         request,
         "resources/resources.html",
+        status_code=status_code,
+        error=error,
+        form=form or {},
         items=items,
         trainings=sessions,
         attendance=attendance,
@@ -44,13 +53,22 @@ def resources_page(
     )
 
 
+@router.get("/resources")
+def resources_page(
+    request: Request, principal: Principal = Depends(require("org.read"))
+) -> Response:
+    return _page(request, principal)
+
+
 @router.post("/resources")
 async def add_resource(
     request: Request, principal: Principal = Depends(require(service.MANAGE))
 ) -> Response:
     form = await request.form()
-    with app_state(request).db.write() as session:
-        service.add_resource(
+    typed = {f"resource_{n}": _text(form, n) for n in ("kind", "name", "detail", "contact", "url")}
+    return apply_then_redirect(
+        request,
+        lambda session: service.add_resource(
             session,
             principal,
             kind=_text(form, "kind"),
@@ -58,8 +76,12 @@ async def add_resource(
             detail=_text(form, "detail"),
             contact=_text(form, "contact"),
             url=_text(form, "url"),
-        )
-    return RedirectResponse("/resources?done=notice.resources_saved", status_code=303)
+        ),
+        "/resources?done=notice.resources_saved",
+        _page,
+        principal=principal,
+        form=typed,
+    )
 
 
 @router.post("/resources/{resource_id:int}/retire")
@@ -76,8 +98,11 @@ async def add_training(
     request: Request, principal: Principal = Depends(require(service.MANAGE))
 ) -> Response:
     form = await request.form()
-    with app_state(request).db.write() as session:
-        service.add_training(
+    names = ("title", "topic", "held_at", "trainer", "notes")
+    typed = {f"training_{n}": _text(form, n) for n in names}
+    return apply_then_redirect(
+        request,
+        lambda session: service.add_training(
             session,
             principal,
             title=_text(form, "title"),
@@ -85,8 +110,12 @@ async def add_training(
             held_at=_text(form, "held_at"),
             trainer=_text(form, "trainer"),
             notes=_text(form, "notes"),
-        )
-    return RedirectResponse("/resources?done=notice.resources_saved#training", status_code=303)
+        ),
+        "/resources?done=notice.resources_saved#training",
+        _page,
+        principal=principal,
+        form=typed,
+    )
 
 
 @router.post("/resources/trainings/{training_id:int}/attendance")

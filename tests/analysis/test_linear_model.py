@@ -86,6 +86,27 @@ def test_save_and_load_round_trip(tiny_model: LinearTextModel, tmp_path: Path) -
         a = tiny_model.predict(model_text(text))
         b = loaded.predict(model_text(text))
         assert np.allclose(a, b, atol=2e-3)  # weights are stored as float16
+    # The loaded model, built straight from the stored rows, is the model the constructor makes
+    # of those (float16) weights: same tables, same numbers out.
+    rebuilt = LinearTextModel(
+        loaded.idf,
+        loaded.coef,
+        loaded.intercept,
+        loaded.classes,
+        loaded.config,
+        loaded.bits,
+        loaded.temperature,
+        loaded.version,
+    )
+    assert np.array_equal(rebuilt._rows, loaded._rows)
+    assert np.array_equal(rebuilt.idf, loaded.idf)
+    for text in ("服务很好", "质量太差", "服务很好，质量太差", ""):
+        vector = loaded.vectorize(model_text(text))
+        assert np.array_equal(rebuilt.decision(vector), loaded.decision(vector))
+        for class_index in range(len(loaded.classes)):
+            assert rebuilt.contributions(text, vector, class_index) == (
+                loaded.contributions(text, vector, class_index)
+            )
 
 
 def test_contributions_name_the_words_that_decided(tiny_model: LinearTextModel) -> None:

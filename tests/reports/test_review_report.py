@@ -143,3 +143,11 @@ def test_docx_sets_the_east_asian_font_and_holds_the_text(db, people) -> None:
     runs = [r for p in document.paragraphs for r in p.runs if r.text]
     assert runs
     assert all(r._element.rPr.rFonts.get(qn("w:eastAsia")) == review.CJK_FONT for r in runs)
+
+
+def test_report_times_are_beijing_time(db, people) -> None:
+    incident_id = _reviewed_incident(db, people)
+    with db.read() as session:
+        html = review.to_html(review.build(session, incident_id, "zh-CN"))
+    # NOW is 02:00 UTC: the leadership group reads 10:00, marked as UTC+8.
+    assert "2026-03-09 10:00 (UTC+8)" in html and "02:00 UTC" not in html

@@ -79,8 +79,36 @@ def test_training_time_is_entered_and_shown_in_beijing_time(browser: Browser, db
     browser.get("/resources")
     added = browser.post_form(
         "/resources/trainings",
-        {"title": "投诉处理培训", "topic": "complaints", "held_at": "2026-03-20T14:00", "trainer": "客服部"},
+        {
+            "title": "投诉处理培训",
+            "topic": "complaints",
+            "held_at": "2026-03-20T14:00",
+            "trainer": "客服部",
+        },
     )
     assert added.status_code == 303, added.text
     # What the admin typed is what everyone reads (not shifted by eight hours).
     assert "2026-03-20 14:00" in browser.get("/resources").text
+
+
+def test_a_refused_resource_or_training_keeps_what_was_typed(browser: Browser, db) -> None:
+    browser.login("admin")
+    browser.get("/resources")
+    refused = browser.post_form(
+        "/resources", {"kind": "legal_contact", "name": "", "detail": "合同与个人信息合规"}
+    )
+    # The resources page again, the field named, nothing typed lost.
+    assert refused.status_code == 422 and 'id="resources-error"' in refused.text
+    assert "name" in refused.text and 'value="合同与个人信息合规"' in refused.text
+    assert '<option value="legal_contact" selected>' in refused.text
+    refused = browser.post_form(
+        "/resources/trainings",
+        {
+            "title": "舆情应对培训",
+            "topic": "opinion",
+            "held_at": "2026-13-01T10:00",
+            "trainer": "公关部",
+        },
+    )
+    assert refused.status_code == 422 and "held_at" in refused.text
+    assert 'value="舆情应对培训"' in refused.text and 'value="2026-13-01T10:00"' in refused.text

@@ -21,7 +21,6 @@ from enum import StrEnum
 from clamor.core.errors import ConfigurationError, ValidationError
 from clamor.workflow.vocabulary import RiskCategory
 
-
 # The reasons are shown to people, in both languages: the plan's names, never the stored keys.
 CATEGORY_NAMES: Mapping[RiskCategory, tuple[str, str]] = {
     RiskCategory.PRODUCT_QUALITY: ("product quality", "产品质量"),

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -24,6 +25,9 @@ from clamor.workflow.vocabulary import RiskCategory
 LEAD = timedelta(days=1)  # show the day before the incident opened
 SENTIMENTS = ("negative", "neutral", "positive")
 BUCKETS_PER_HOUR = 12  # Post.bucket is UNIX seconds // 300
+
+
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,8 @@ def opinion_series(session: Session, incident: Incident, now: datetime) -> Opini
     for bucket, sentiment, count in rows:
         counts[(bucket // BUCKETS_PER_HOUR, sentiment or "neutral")] += count
     hours = list(range(first_hour, last_hour + 1))
-    labels = [datetime.fromtimestamp(h * 3600, UTC).strftime("%m-%d %H:00") for h in hours]
+    # Labelled in the hours people read (Beijing time; a whole-hour offset keeps the buckets).
+    labels = [datetime.fromtimestamp(h * 3600, LOCAL_ZONE).strftime("%m-%d %H:00") for h in hours]
     by_sentiment = {s: [counts[(h, s)] for h in hours] for s in SENTIMENTS}
     topic_rows = session.execute(
         select(Post.topic_id, func.count())

@@ -129,7 +129,9 @@ def _list_page(
     drills: bool = False,
     status_code: int = 200,
     error: str | None = None,
+    form: dict[str, str] | None = None,
 ) -> Response:
+    """`form`: what was typed into the open-incident form, shown again after a refusal."""
     with app_state(request).db.read() as session:
         incidents = service.list_incidents(session, state=state or None, drills=drills)
         watch = service.leadership_watch(session)
@@ -139,6 +141,7 @@ def _list_page(
         "incidents/list.html",
         status_code=status_code,
         error=error,
+        form=form or {},
         incidents=incidents,
         watch=watch,
         metrics=metrics,
@@ -172,7 +175,13 @@ def open_incident(
     drill: str = Form(""),
     principal: Principal = Depends(require("incidents.report")),
 ) -> Response:
-    ids = _ids(complaint_ids, "complaint_ids")
+    typed = {
+        "title": title,
+        "summary": summary,
+        "category": category,
+        "complaint_ids": complaint_ids,
+        "drill": drill,
+    }
     return apply_then_redirect(
         request,
         lambda s: service.open_incident(
@@ -181,12 +190,13 @@ def open_incident(
             title=title,
             summary=summary,
             category=category,
-            complaint_ids=ids,
+            complaint_ids=_ids(complaint_ids, "complaint_ids"),
             is_drill=bool(drill),
         ),
         _opened,
         _list_page,
         principal=principal,
+        form=typed,
     )
 
 
@@ -248,7 +258,10 @@ def _incident_page(
     *,
     status_code: int = 200,
     error: str | None = None,
+    form: dict[str, str] | None = None,
 ) -> Response:
+    """`form`: what was typed into the refused form (statement, review, support, task), shown
+    again so that nothing typed is lost."""
     language = request_language(request)
     with app_state(request).db.read() as session:
         rec = service.record(session, incident_id)
@@ -274,6 +287,7 @@ def _incident_page(
         "incidents/detail.html",
         status_code=status_code,
         error=error,
+        form=form or {},
         now=clock.now(),
         proposal=proposal,
         query=request.query_params,
@@ -304,6 +318,7 @@ def _refused(
     task_id: int | None = None,
     statement_id: int | None = None,
     action_id: int | None = None,
+    form: dict[str, str] | None = None,
 ) -> Response:
     """The incident page again with the refusal's message and status (nothing was changed)."""
     with app_state(request).db.read() as session:
@@ -316,7 +331,9 @@ def _refused(
             incident_id = action.incident_id if action is not None else None
     if incident_id is None or not _exists(request, incident_id):
         return render(request, "error.html", status_code=status_code, message=error)
-    return _incident_page(request, principal, incident_id, status_code=status_code, error=error)
+    return _incident_page(
+        request, principal, incident_id, status_code=status_code, error=error, form=form
+    )
 
 
 def _exists(request: Request, incident_id: int) -> bool:
@@ -423,6 +440,7 @@ def instruct(
         _refused,
         principal=principal,
         incident_id=incident_id,
+        form={} if form.playbook else {f"task_{k}": v for k, v in form.model_dump().items()},
     )
 
 
@@ -436,16 +454,27 @@ def support(
     hours: str = Form(""),
     principal: Principal = Depends(require(READ)),
 ) -> Response:
-    limit = _number(hours, "hours")
     return apply_then_redirect(
         request,
         lambda s: service.request_support(
-            s, principal, incident_id, kind=kind, title=title, detail=detail, hours=limit
+            s,
+            principal,
+            incident_id,
+            kind=kind,
+            title=title,
+            detail=detail,
+            hours=_number(hours, "hours"),
         ),
         _back(incident_id, "#tasks"),
         _refused,
         principal=principal,
         incident_id=incident_id,
+        form={
+            "support_kind": kind,
+            "support_title": title,
+            "support_detail": detail,
+            "support_hours": hours,
+        },
     )
 
 
@@ -486,6 +515,7 @@ def draft_statement(
         _refused,
         principal=principal,
         incident_id=incident_id,
+        form={"statement_title": title, "statement_text": text},
     )
 
 
@@ -562,6 +592,7 @@ def save_review(
         _refused,
         principal=principal,
         incident_id=incident_id,
+        form={f"review_{k}": v for k, v in form.model_dump().items()},
     )
 
 
@@ -581,6 +612,7 @@ def add_improvement(
         _refused,
         principal=principal,
         incident_id=incident_id,
+        form={f"improvement_{k}": v for k, v in form.model_dump().items()},
     )
 
 

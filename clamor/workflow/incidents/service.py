@@ -197,12 +197,15 @@ def leadership_watch(session: Session) -> list[Incident]:
 
 
 def actions_for(actor: Principal, incident: Incident) -> tuple[str, ...]:
-    """What the actor may do now; a review report accepted once is not offered for acceptance
-    again (`act` would refuse it)."""
+    """What the actor may do now, leaving out what `act` would refuse whatever is typed: accepting
+    a review report already accepted, and closing before the leadership group accepted it."""
     possible = allowed_actions(IncidentState(incident.state), permissions_of(actor))
-    if incident.review_accepted_at is not None:
-        possible = tuple(a for a in possible if a != IncidentAction.ACCEPT_REVIEW.value)
-    return possible
+    hidden = (
+        IncidentAction.ACCEPT_REVIEW.value
+        if incident.review_accepted_at is not None
+        else IncidentAction.CLOSE.value
+    )
+    return tuple(a for a in possible if a != hidden)
 
 
 def linked_cases(session: Session, incident_id: int) -> list[ComplaintCase]:

@@ -213,3 +213,71 @@ def test_one_click_from_a_stored_alert(client, seeded, db) -> None:
             "I",
         )
         assert incident.title == "舆情预警：爆炸、电池" and incident.category == "other"
+
+
+def test_times_on_the_incident_pages_are_beijing_time(client, seeded, db) -> None:
+    analyst = signed_in_as(client, "analyst")
+    incident_id = _open(analyst)
+    # NOW is 02:00 UTC, which people in the company read as 10:00.
+    page = analyst.get(f"/incidents/{incident_id}").text
+    assert "2026-03-09 10:00" in page and "2026-03-09 02:00" not in page
+    assert "2026-03-09 10:00" in analyst.get("/incidents").text
+
+
+def test_linked_complaints_link_only_for_who_may_read_complaints(
+    client, seeded, db, people
+) -> None:
+    from clamor.workflow.complaints import service as complaints
+    from tests.workflow.complaints.conftest import complaint
+    from tests.workflow.incidents.conftest import opened
+
+    with db.write() as session:
+        (submitted,) = complaints.submit(session, people["admin"], [complaint("c1", "手机号泄露")])
+    incident_id = opened(db, people["cs_rep"], complaint_ids=[submitted.case.id])
+    case_link = f'href="/complaints/{submitted.case.id}"'
+    assert case_link in signed_in_as(client, "cs_rep").get(f"/incidents/{incident_id}").text
+    # The analyst (opinion monitoring) may not open complaint cases: no link that ends in 403.
+    analyst_page = signed_in_as(client, "analyst").get(f"/incidents/{incident_id}").text
+    assert case_link not in analyst_page and submitted.case.tracking_code in analyst_page
+
+
+def test_a_refused_form_keeps_what_was_typed(client, seeded, db, people) -> None:
+    from tests.workflow.incidents.conftest import assessed
+
+    analyst = signed_in_as(client, "analyst")
+    analyst.get("/incidents")
+    refused = analyst.post_form(
+        "/incidents",
+        {"title": "", "summary": "多名用户收到诈骗电话", "category": "data_privacy"},
+    )
+    assert refused.status_code == 422 and 'id="incident-error"' in refused.text
+    assert "多名用户收到诈骗电话" in refused.text
+    assert '<option value="data_privacy" selected>' in refused.text
+    # Bad case numbers: the same list page with the message, not a bare error page.
+    refused = analyst.post_form(
+        "/incidents", {"title": "标题", "summary": "摘要", "complaint_ids": "abc"}
+    )
+    assert refused.status_code == 422 and 'id="incident-error"' in refused.text
+    assert 'value="abc"' in refused.text and 'value="标题"' in refused.text
+
+    incident_id = assessed(db, people)
+    pr = signed_in_as(client, "pr_manager")
+    pr.get(f"/incidents/{incident_id}")
+    refused = pr.post_form(
+        f"/incidents/{incident_id}/statements",
+        {"title": "", "text": "经核查，未发现用户数据泄露。"},
+    )
+    assert refused.status_code == 422 and "经核查，未发现用户数据泄露。" in refused.text
+    manager = signed_in_as(client, "cs_manager")
+    manager.get(f"/incidents/{incident_id}")
+    refused = manager.post_form(
+        f"/incidents/{incident_id}/support",
+        {
+            "kind": "legal_consultation",
+            "title": "评估通知义务",
+            "detail": "个人信息保护法",
+            "hours": "x",
+        },
+    )
+    assert refused.status_code == 422 and 'id="incident-error"' in refused.text
+    assert 'value="个人信息保护法"' in refused.text and 'value="x"' in refused.text

@@ -460,7 +460,9 @@ def test_close_out_review_returned_then_accepted_and_customers_contacted(db, peo
             improvements="",
         )
         service.act(session, people["cs_manager"], incident_id, "submit_review")
-        assert "accept_review" in service.actions_for(people["gm"], service.get(session, incident_id))
+        offered = service.actions_for(people["gm"], service.get(session, incident_id))
+        # Not yet accepted: no close button that the review guard would refuse.
+        assert "accept_review" in offered and "close" not in offered
         service.act(session, people["gm"], incident_id, "accept_review")
     # Accepted once: the page no longer offers an acceptance that `act` would refuse.
     with db.read() as session:

@@ -242,3 +242,15 @@ def test_briefings_page_lists_what_the_scheduler_kept(client, seeded, db, people
     assert page.status_code == 200 and "信访舆情日报 daily 2026-03-08" in page.text
     assert signed_in_as(client, "analyst").get("/briefings").status_code == 200  # writes them
     assert signed_in_as(client, "cs_rep").get("/briefings").status_code == 403
+
+
+def test_dashboard_recent_activity_reads_as_words_in_beijing_time(
+    client, seeded, db, people
+) -> None:
+    incident_id = opened(db, people["analyst"])
+    page = signed_in_as(client, "gm").get("/").text
+    recent = page.split('id="dashboard-recent"')[1]
+    # 02:00 UTC is 10:00 in Shanghai; the action is named, not shown as its code.
+    assert "03-09 10:00" in recent and "发现并创建事件" in recent
+    assert "<code>incident.open</code>" not in recent
+    assert f'href="/incidents/{incident_id}"' in recent

@@ -57,7 +57,9 @@ def test_posts_per_hour_by_sentiment_around_the_incident(db, people, client) -> 
         with db.read() as session:
             series = opinion_series(session, service.get(session, incident_id), now)
         assert series.basis == "category" and series.posts == 3
-        assert len(series.hours) == 25 and series.hours[-1] == "03-09 02:00"
+        assert (
+            len(series.hours) == 25 and series.hours[-1] == "03-09 10:00"
+        )  # 02:00 UTC, labelled in Beijing time
         assert series.by_sentiment["negative"][-1] == 1 and series.by_sentiment["negative"][-3] == 1
         assert series.by_sentiment["positive"][-1] == 1
         assert series.topics == [{"id": "t1", "posts": 2, "keywords": []}]

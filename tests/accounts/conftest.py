@@ -1,0 +1,1 @@
+from tests.web.conftest import browser, client  # noqa: F401 - shared fixtures

@@ -1,0 +1,3 @@
+"""The HTTP fixtures (`client`, `browser`) for the organisation pages."""
+
+from tests.web.conftest import browser, client  # noqa: F401 - shared fixtures
