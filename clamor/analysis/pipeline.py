@@ -28,7 +28,7 @@ from clamor.analysis.normalize import (
     to_simplified,
 )
 from clamor.analysis.pii import PiiSpan, find_pii, redact_copy
-from clamor.analysis.registry import CATEGORY, get_model, model_versions
+from clamor.analysis.registry import CATEGORY, get_model, model_versions, transformer_for
 from clamor.analysis.sentiment import Sentiment
 from clamor.analysis.severity import Reach, Severity, reach_from_meta, score_severity
 from clamor.core.errors import ValidationError
@@ -135,8 +135,9 @@ def analyze_many(
             hashed = hash_batch([prepared[i].norm.text for i in indexes], _wanted(name))
             for_sentiment = sentiment_model.vectorize_many([h[0] for h in hashed])
             for_category = category_model.vectorize_many([h[1] for h in hashed])
+            scored = _transformer_scores([prepared[i] for i in indexes])
             for j, i in enumerate(indexes):
-                results[i] = _finish(prepared[i], for_sentiment[j], for_category[j])
+                results[i] = _finish(prepared[i], for_sentiment[j], for_category[j], scored[j])
     return [r for r in results if r is not None]
 
 
@@ -186,11 +187,31 @@ def _wanted(sentiment_model: str) -> tuple[tuple[FeatureConfig, int], ...]:
     return known[2]
 
 
+def _transformer_scores(items: Sequence[_Prepared]) -> list[dict[str, float] | None]:
+    """The configured transformer's probabilities for the items it reads, in one batched call
+    (None for the others, and for all when no transformer is configured)."""
+    reads = [transformer_for(item.language.code) for item in items]
+    readable = [i for i, model in enumerate(reads) if model is not None]
+    scored: list[dict[str, float] | None] = [None] * len(items)
+    if readable:
+        model = reads[readable[0]]
+        assert model is not None  # one transformer serves every language it reads
+        found = model.probabilities_many([items[i].norm.text for i in readable])
+        for i, probabilities in zip(readable, found, strict=True):
+            scored[i] = probabilities
+    return scored
+
+
 def _finish(
-    item: _Prepared, for_sentiment: Hashed | Vector, for_category: Hashed | Vector
+    item: _Prepared,
+    for_sentiment: Hashed | Vector,
+    for_category: Hashed | Vector,
+    scored: dict[str, float] | None = None,
 ) -> Analysis:
     norm, highlight_in, language = item.norm, item.highlight_in, item.language
-    sentiment = sentiment_stage.classify(norm.text, language.code, highlight_in, for_sentiment)
+    sentiment = sentiment_stage.classify(
+        norm.text, language.code, highlight_in, for_sentiment, scored
+    )
     category = category_stage.classify(norm.text, highlight_in, for_category)
     pii = tuple(find_pii(item.raw))
     severity = score_severity(highlight_in, sentiment.p_negative, category.scores, item.reach)

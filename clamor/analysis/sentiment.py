@@ -16,7 +16,7 @@ from clamor.analysis.frozen import quick_init
 from clamor.analysis.hashing import Hashed
 from clamor.analysis.language import ZH
 from clamor.analysis.linear import Vector, as_vector
-from clamor.analysis.registry import SENTIMENT_EN, SENTIMENT_ZH, get_model
+from clamor.analysis.registry import SENTIMENT_EN, SENTIMENT_ZH, get_model, transformer_for
 
 NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
 LABELS = (NEGATIVE, NEUTRAL, POSITIVE)
@@ -51,19 +51,37 @@ def model_for(language: str) -> str:
 
 
 def classify(
-    text: str, language: str, raw_searchable: str = "", features: Hashed | Vector | None = None
+    text: str,
+    language: str,
+    raw_searchable: str = "",
+    features: Hashed | Vector | None = None,
+    scored: dict[str, float] | None = None,
 ) -> Sentiment:
     """Sentiment of a normalised `text`; reasons are located in `raw_searchable` (see explain).
-    `features`: the text's hashed features or vector for this model, when the caller has them."""
+    `features`: the text's hashed features or vector for this model, when the caller has them.
+    `scored`: the configured transformer's probabilities for the text, when the caller batched
+    them (see registry.transformer_for); otherwise the transformer, if any, is asked here."""
     model = get_model(model_for(language))
     vector = as_vector(model, text, features)
-    if len(vector.ids) == 0:
+    transformer = transformer_for(language) if scored is None else None
+    if transformer is not None:
+        scored = transformer.probabilities_many([text])[0]
+    if scored is not None:
+        by_class = scored  # the user's own model decides; the n-grams still explain
+    elif len(vector.ids) == 0:
         return NO_SIGNAL
-    probs = model.probabilities(model.decision(vector))
-    by_class = dict(zip(model.classes, probs.tolist(), strict=True))
+    else:
+        probs = model.probabilities(model.decision(vector))
+        by_class = dict(zip(model.classes, probs.tolist(), strict=True))
     label, distribution = _three_way(by_class)
-    winner = label if label in model.classes else max(by_class, key=by_class.__getitem__)
-    reasons = model.contributions(text, vector, model.classes.index(winner), top=REASONS)
+    if len(vector.ids) == 0:
+        return Sentiment(label, distribution)
+    if label not in model.classes:  # neutral, from a binary model: explain the likelier side
+        label_of_model = max(model.classes, key=lambda c: by_class.get(c, 0.0))
+    else:
+        label_of_model = label
+    winner = model.classes.index(label_of_model)
+    reasons = model.contributions(text, vector, winner, top=REASONS)
     return Sentiment(label, distribution, evidence(raw_searchable or text, reasons))
 
 

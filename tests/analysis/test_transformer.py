@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from clamor.analysis import registry
+from clamor.analysis.pipeline import analyze, analyze_many
 from clamor.analysis.transformer import TransformerSentiment
+from clamor.cli.main import app
 from clamor.core.errors import ConfigurationError
 from tests.analysis import tiny_transformer
 
@@ -86,3 +94,65 @@ def test_a_file_that_is_not_a_model_is_a_clear_error(tmp_path: Path) -> None:
     (directory / "model.onnx").write_bytes(b"not a model at all")
     with pytest.raises(ConfigurationError, match="cannot load the model"):
         TransformerSentiment.load(directory)
+
+
+@pytest.fixture()
+def configured(model_dir: Path) -> Iterator[Path]:
+    registry.use_transformer(model_dir)
+    yield model_dir
+    registry.use_transformer(None)
+
+
+def test_analyze_takes_its_probabilities_from_the_transformer(configured: Path) -> None:
+    # The tiny transformer sees two 差 and one 好: logits (4, 2), P(negative) = 1 / (1 + e^-2).
+    text = "很好，就是太差太差了"
+    plain = analyze(text)
+    assert plain.sentiment.probabilities["negative"] == pytest.approx(0.8808, abs=1e-4)
+    assert plain.sentiment.label == "negative"
+    assert "transformer@" in plain.model_version
+    # The reasons still come from the shipped model's n-grams, located in the text.
+    assert plain.sentiment.reasons
+    assert any("差" in r.text and r.spans for r in plain.sentiment.reasons)
+    batched = analyze_many([text, "Good good good", "服务很好"])
+    assert batched[0] == plain
+    assert batched[1].sentiment.label == "positive"
+    assert batched[2] == analyze("服务很好")
+
+
+def test_without_a_transformer_the_shipped_model_decides(model_dir: Path) -> None:
+    registry.use_transformer(None)
+    assert "transformer@" not in analyze("很好").model_version
+
+
+def test_eval_scores_with_a_model_dir_and_names_a_bad_one(model_dir: Path, tmp_path: Path) -> None:
+    labelled = tmp_path / "labelled.csv"
+    labelled.write_text("text,label\n真棒,1\n太烂了,0\n好好好,1\n差,0\n", encoding="utf-8")
+    runner = CliRunner()
+    try:
+        good = runner.invoke(
+            app, ["eval", str(labelled), "--task", "sentiment", "--model-dir", str(model_dir)]
+        )
+        assert good.exit_code == 0, good.output
+        assert "accuracy=1.0000" in good.output
+        bad = runner.invoke(
+            app, ["eval", str(labelled), "--task", "sentiment", "--model-dir", str(tmp_path)]
+        )
+        assert bad.exit_code != 0
+        assert "no model.onnx" in bad.output
+    finally:
+        registry.use_transformer(None)
+
+
+def test_every_process_finds_the_model_through_the_environment(model_dir: Path) -> None:
+    environment = {**os.environ, "CLAMOR_SENTIMENT_MODEL_DIR": str(model_dir)}
+    done = subprocess.run(
+        [sys.executable, "-m", "clamor", "analyze", "太差了"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        check=True,
+    )
+    analysis = json.loads(done.stdout)
+    assert "transformer@" in analysis["model_version"]
+    assert analysis["sentiment"]["label"] == "negative"
