@@ -23,3 +23,14 @@ def test_a_refused_token_keeps_its_scopes(browser: Browser) -> None:
     refused = browser.post_form("/settings/tokens", {"name": "", "scopes": "org:read"})
     assert refused.status_code == 422 and "a token needs a name" in refused.text
     assert 'value="org:read" checked' in refused.text
+
+
+def test_the_admin_reaches_the_playbooks_from_settings_and_back(browser: Browser) -> None:
+    browser.login("admin")
+    # The admin edits playbooks but may not read incidents: the way in is the settings page.
+    assert 'href="/incidents/playbooks"' in browser.get("/settings").text
+    playbooks = browser.get("/incidents/playbooks").text
+    assert 'href="/settings"' in playbooks and 'href="/incidents"' not in playbooks
+    browser.client.cookies.clear()
+    browser.login("cs_rep")
+    assert 'href="/incidents/playbooks"' not in browser.get("/settings").text

@@ -533,6 +533,7 @@ def edit_statement(
         _refused,
         principal=principal,
         statement_id=statement_id,
+        form={f"edit_{statement_id}": text},
     )
 
 

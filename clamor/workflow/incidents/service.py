@@ -81,6 +81,7 @@ from clamor.workflow.vocabulary import ALL_PERMISSIONS, Perm, RiskCategory
 CALENDAR = BusinessCalendar()
 SOURCES = ("manual", "complaints", "alert")
 MAX_TITLE = 300
+MAX_STATEMENT = 20_000  # a public statement, with room to spare
 OPEN_TASK_STATES = (TaskState.OPEN.value, TaskState.ACKNOWLEDGED.value)
 SUPPORT_TYPES = (TaskType.IT_SUPPORT.value, TaskType.LEGAL_CONSULTATION.value)
 OUTBOUND_KINDS = ("call", "message", "email", "reply")
@@ -1081,7 +1082,7 @@ def draft_statement(
         StatementVersion(
             statement_id=statement.id,
             number=1,
-            text=_required(text, "text"),
+            text=_required(text, "text", MAX_STATEMENT),
             author=actor.username,
             at=now,
         )
@@ -1102,7 +1103,7 @@ def edit_statement(session: Session, actor: Principal, statement_id: int, text: 
     actor.require(Perm.STATEMENTS_DRAFT.value)
     statement = get_statement(session, statement_id)
     statement_rules.assert_editable(StatementState(statement.state))
-    new_text = _required(text, "text")
+    new_text = _required(text, "text", MAX_STATEMENT)
     current = versions_of(session, statement.id)[-1]
     if new_text == current.text:
         raise ValidationError("the text is unchanged", field="text")

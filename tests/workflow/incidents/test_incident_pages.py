@@ -281,3 +281,22 @@ def test_a_refused_form_keeps_what_was_typed(client, seeded, db, people) -> None
     )
     assert refused.status_code == 422 and 'id="incident-error"' in refused.text
     assert 'value="个人信息保护法"' in refused.text and 'value="x"' in refused.text
+
+
+def test_a_refused_statement_edit_keeps_the_new_text(client, seeded, db, people) -> None:
+    from tests.workflow.incidents.conftest import assessed
+
+    incident_id = assessed(db, people)
+    pr = signed_in_as(client, "pr_manager")
+    pr.get(f"/incidents/{incident_id}")
+    drafted = pr.post_form(
+        f"/incidents/{incident_id}/statements", {"title": "说明", "text": "第一版"}
+    )
+    assert drafted.status_code == 303
+    statement_id = re.search(r'data-statement="(\d+)"', pr.get(f"/incidents/{incident_id}").text)
+    too_long = "新版本开头" + "字" * 20_000
+    refused = pr.post_form(
+        f"/incidents/statements/{statement_id.group(1)}/edit", {"text": too_long}
+    )
+    assert refused.status_code == 422 and "text is longer than 20000" in refused.text
+    assert too_long in refused.text  # in the textarea, not replaced by the stored version

@@ -142,10 +142,15 @@ def test_leadership_panel_on_the_dashboard_for_leadership_and_admins_only(
         assert page.status_code == 200
         panel = page.text.split('id="leadership-panel"')[1].split("</section>")[0]
         watch = panel.split('id="leadership-watch"')[1].split('id="leadership-reviews"')[0]
-        assert f'href="/incidents/{ids["major"]}"' in watch
-        assert f'href="/incidents/{ids["minor"]}"' not in watch  # level IV: not the leaders'
         reviews = panel.split('id="leadership-reviews"')[1].split('id="leadership-statements"')[0]
-        assert f'href="/incidents/{ids["minor"]}#review"' in reviews
+        if username == "admin":
+            # An administrator sees the panel but may not open incidents: listed, not linked.
+            assert f"#{ids['major']} " in watch and 'href="/incidents/' not in panel
+            assert f"#{ids['minor']} " in reviews
+        else:
+            assert f'href="/incidents/{ids["major"]}"' in watch
+            assert f'href="/incidents/{ids["minor"]}#review"' in reviews
+        assert f"#{ids['minor']} " not in watch  # level IV: not the leaders'
         statements = panel.split('id="leadership-statements"')[1]
         statements = statements.split('id="leadership-overdue"')[0]
         assert "关于用户数据的说明" in statements
@@ -254,3 +259,20 @@ def test_dashboard_recent_activity_reads_as_words_in_beijing_time(
     assert "03-09 10:00" in recent and "发现并创建事件" in recent
     assert "<code>incident.open</code>" not in recent
     assert f'href="/incidents/{incident_id}"' in recent
+
+
+def test_home_lists_my_groups_open_tasks_with_guidance_when_none(
+    client, seeded, db, people
+) -> None:
+    rep = signed_in_as(client, "cs_rep")
+    empty = rep.get("/").text.split('id="my-tasks"')[1]
+    assert "暂无待办任务" in empty  # the empty state says what will appear here
+    incident_id = assessed(db, people, level="II")
+    with db.write() as session:
+        service.instruct_from_playbook(session, people["cs_manager"], incident_id)
+    mine = signed_in_as(client, "cs_rep").get("/").text.split('id="my-tasks"')[1]
+    mine = mine.split("</section>")[0]
+    # The complaint handling group's customer-communication task, linked to its incident.
+    assert f'href="/incidents/{incident_id}#tasks"' in mine and "客户沟通" in mine
+    # The monitoring group's tasks are not the CS representative's.
+    assert "舆情监测:" not in mine
