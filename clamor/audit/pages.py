@@ -9,8 +9,9 @@ from fastapi.responses import Response
 
 from clamor.audit import service as audit
 from clamor.core.errors import ValidationError
+from clamor.core.i18n import action_label
 from clamor.core.principal import Principal
-from clamor.web.deps import app_state, require
+from clamor.web.deps import app_state, request_language, require
 from clamor.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -55,4 +56,12 @@ def audit_page(
         "since": since,
         "until": until,
     }
-    return render(request, "audit/audit.html", entries=entries, filters=query, older=older)
+    language = request_language(request)
+    return render(
+        request,
+        "audit/audit.html",
+        entries=entries,
+        filters=query,
+        older=older,
+        action_label=lambda action: action_label(action, language),
+    )

@@ -51,3 +51,15 @@ def pick(localised: dict[str, str] | None, language: str) -> str:
     return (
         localised.get(language) or localised.get(DEFAULT_LANGUAGE) or next(iter(localised.values()))
     )
+
+
+def action_label(action: str, language: str) -> str:
+    """The words for an audit action (`incident.assess` → 评估定级) where the catalogue has them;
+    "" where it has not (the page then shows the code)."""
+    domain, _, rest = action.partition(".")
+    candidates = {
+        "incident": f"incidents.audit.{rest}",
+        "complaint": f"complaints.action.{rest}",
+    }
+    key = candidates.get(domain)
+    return translate(key, language) if key and key in catalogue() else ""

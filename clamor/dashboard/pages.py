@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from clamor.audit import service as audit
 from clamor.core import clock
-from clamor.core.i18n import catalogue, translate
+from clamor.core.i18n import action_label
 from clamor.core.principal import Principal
 from clamor.org import service as org
 from clamor.org.models import Membership, Person
@@ -26,18 +26,6 @@ router = APIRouter(include_in_schema=False)
 RISKS = ("product_quality", "service_attitude", "data_privacy", "social_responsibility")
 PROCESS_STEPS = ("identify", "assess", "instruct", "respond", "support", "review")
 RESOURCES = ("tools", "channels", "legal", "training")
-
-
-def action_label(action: str, language: str) -> str:
-    """The words for an audit action (`incident.assess` → 评估定级) where the catalogue has them;
-    "" where it has not (the page then shows the code)."""
-    domain, _, rest = action.partition(".")
-    candidates = {
-        "incident": f"incidents.audit.{rest}",
-        "complaint": f"complaints.action.{rest}",
-    }
-    key = candidates.get(domain)
-    return translate(key, language) if key and key in catalogue() else ""
 
 
 def my_tasks(

@@ -16,6 +16,7 @@ plays N seconds of stream time per wall-clock second, `--speed 0` as fast as pos
 from __future__ import annotations
 
 import csv
+import html
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -130,7 +131,7 @@ def _tweet_post(tweet: object) -> object:
         {
             "platform": "twitter",
             "id": tweet.get("id_str") or tweet.get("id"),
-            "text": tweet.get("text"),
+            "text": _tweet_text(tweet.get("text")),
             "author": user.get("screen_name"),
             "author_followers": user.get("followers_count"),
             "author_verified": user.get("verified"),
@@ -148,7 +149,7 @@ def _airline_post(row: dict[str, str]) -> dict[str, Any]:
         {
             "platform": "twitter",
             "id": row["tweet_id"],
-            "text": row["text"],
+            "text": _tweet_text(row["text"]),
             "author": row.get("name") or None,
             "created_at": created.isoformat(),
             "reposts": int(row.get("retweet_count") or 0),
@@ -161,12 +162,18 @@ def _twcs_post(row: dict[str, str]) -> dict[str, Any]:
         {
             "platform": "twitter",
             "id": row["tweet_id"],
-            "text": row["text"],
+            "text": _tweet_text(row["text"]),
             "author": row.get("author_id") or None,
             "created_at": _twitter_time(row["created_at"]),
             "parent_id": (row.get("in_response_to_tweet_id") or "").split(".")[0] or None,
         }
     )
+
+
+def _tweet_text(value: object) -> object:
+    """Twitter hands out tweet text with &amp; &lt; &gt; escaped: read them as the characters
+    people typed (else "&amp;" shows on pages and becomes a topic keyword)."""
+    return html.unescape(value) if isinstance(value, str) else value
 
 
 def _twitter_time(value: str) -> str:

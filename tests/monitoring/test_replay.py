@@ -36,7 +36,7 @@ TWCS = "\n".join(
     [
         ",tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id",
         "0,1,sprintcare,False,Tue Oct 31 22:10:47 +0000 2017,@115712 I understand.,2,3.0",
-        "1,2,115712,True,Tue Oct 31 22:11:45 +0000 2017,@sprintcare and how do you,,1.0",
+        "1,2,115712,True,Tue Oct 31 22:11:45 +0000 2017,@sprintcare fees &amp; &lt;delays&gt;,,1.0",
         "",
     ]
 )
@@ -62,6 +62,7 @@ def test_twcs_csv(tmp_path: Path) -> None:
     first, second = loaded.items
     assert first.published_at == datetime(2017, 10, 31, 22, 10, 47, tzinfo=UTC)
     assert second.meta == {"parent_id": "1"} and second.author == "115712"
+    assert second.text == "@sprintcare fees & <delays>"  # Twitter's HTML escapes read as typed
 
 
 def test_pheme_json_folder(tmp_path: Path) -> None:

@@ -252,3 +252,24 @@ def test_org_read_in_english(browser: Browser, db: Database) -> None:
         )
     browser.login("gm")
     assert "Complaint handling group" in browser.get("/organisation").text
+
+
+def test_the_audit_log_reads_in_beijing_time_with_the_actions_words(
+    browser: Browser, db: Database
+) -> None:
+    from datetime import UTC, datetime
+
+    from clamor.audit import service as audit
+
+    clock.freeze(datetime(2026, 3, 2, 1, 30, 5, tzinfo=UTC))
+    try:
+        with db.write() as session:
+            audit.record(session, SYSTEM, "complaint.accept", "complaint", 7)
+    finally:
+        clock.freeze(None)
+    browser.login("admin")
+    page = browser.get("/audit?action=complaint.accept").text
+    assert "2026-03-02 09:30:05" in page  # 01:30 UTC is 09:30 in Beijing
+    assert "受理" in page and "complaint.accept" in page  # the words, and the code kept
+    browser.post_form("/language", {"language": "en", "back": "/audit"})
+    assert "Accept" in browser.get("/audit?action=complaint.accept").text

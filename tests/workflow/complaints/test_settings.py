@@ -153,8 +153,23 @@ def test_an_administrator_reaches_the_settings_from_their_account_page(
     browser.login("admin")
     account = browser.get("/settings")
     assert 'id="complaint-settings-link"' in account.text
-    assert browser.get("/complaints/settings").status_code == 200
+    settings_page = browser.get("/complaints/settings")
+    assert settings_page.status_code == 200
+    # Its way back leads to their settings, not to the inbox they may not open.
+    assert 'href="/settings"' in settings_page.text
+    assert 'href="/complaints"' not in settings_page.text
     assert browser.get("/complaints").status_code == 403  # the cases stay out of reach
     browser.client.cookies.clear()
     browser.login("cs_rep")
     assert 'id="complaint-settings-link"' not in browser.get("/settings").text
+
+
+def test_the_import_button_shows_only_to_those_who_may_import(browser: Browser, people) -> None:
+    browser.login("gm")  # the leadership reads the inbox but does not handle cases
+    assert browser.get("/complaints").status_code == 200
+    assert 'href="/complaints/import"' not in browser.get("/complaints").text
+    assert browser.get("/complaints/import").status_code == 403
+    browser.client.cookies.clear()
+    browser.login("cs_rep")
+    assert 'href="/complaints/import"' in browser.get("/complaints").text
+    assert browser.get("/complaints/import").status_code == 200
