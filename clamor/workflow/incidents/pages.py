@@ -162,6 +162,11 @@ def incident_list(
     drills: bool = False,
     principal: Principal = Depends(require(READ)),
 ) -> Response:
+    known = {s.value for s in IncidentState}
+    if state and state not in known:
+        # An unknown filter would silently show an empty list: say so, and show them all.
+        message = f"state: {state!r} is not a state; use one of {', '.join(sorted(known))}"
+        return _list_page(request, principal, drills=drills, status_code=422, error=message)
     return _list_page(request, principal, state=state, drills=drills)
 
 

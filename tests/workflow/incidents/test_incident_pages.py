@@ -300,3 +300,11 @@ def test_a_refused_statement_edit_keeps_the_new_text(client, seeded, db, people)
     )
     assert refused.status_code == 422 and "text is longer than 20000" in refused.text
     assert too_long in refused.text  # in the textarea, not replaced by the stored version
+
+
+def test_an_unknown_state_filter_is_named_not_an_empty_list(client, seeded) -> None:
+    analyst = signed_in_as(client, "analyst")
+    page = analyst.get("/incidents?state=bogus")
+    assert page.status_code == 422
+    assert "state: &#39;bogus&#39; is not a state" in page.text and "reported" in page.text
+    assert analyst.get("/incidents?state=reported").status_code == 200
