@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from clamor.core.errors import ClamorError, ValidationError
 from clamor.core.principal import Principal
-from clamor.monitoring import pipeline, service
+from clamor.monitoring import browse, pipeline, service
 from clamor.monitoring.api import app_queue
 from clamor.web.deps import app_state, require
 from clamor.web.forms import apply_then_redirect
@@ -58,6 +58,37 @@ def topic(
     with app_state(request).db.read() as session:
         view = service.topic_view(session, topic_id)
     return _render(request, "monitoring/topic.html", view=view)
+
+
+@router.get("/monitoring/posts")
+def posts(request: Request, principal: Principal = Depends(require("monitoring.read"))) -> Response:
+    """Stored posts, filtered and newest first: where every number of a briefing leads."""
+    params = dict(request.query_params)
+    error, page, chosen = None, browse.PostPage([], None), browse.PostFilter()
+    try:
+        chosen = browse.PostFilter.parse(params)
+        with app_state(request).db.read() as session:
+            page = browse.list_posts(session, chosen, params.get("cursor", ""))
+    except ValidationError as exc:
+        error = exc.message
+    next_link = None
+    if page.next_cursor:
+        next_link = "/monitoring/posts?" + browse.posts_query_string(
+            **chosen.params(), cursor=page.next_cursor
+        )
+    return _render(
+        request,
+        "monitoring/posts.html",
+        status_code=422 if error else 200,
+        error=error,
+        page=page,
+        form={name: params.get(name, "") for name in browse.FORM_FIELDS},
+        sentiments=browse.SENTIMENTS,
+        categories=(*browse.CATEGORIES, browse.OTHER),
+        next_link=next_link,
+        first_link="/monitoring/posts?" + browse.posts_query_string(**chosen.params()),
+        paged=bool(params.get("cursor")),
+    )
 
 
 # -- alerts ------------------------------------------------------------------------------------

@@ -6,27 +6,35 @@ notify briefing` does the same by hand.
 
 A briefing counts what happened in the period — complaints received, alerts raised, incidents
 opened, resolved and closed, statements published — and what is open now: incidents by level,
-overdue tasks. Drills are left out. Outputs read state; keeping the briefing and writing its
+overdue tasks (drills left out). Its public-opinion part (舆情简报) reads the monitoring posts of
+the period and of the period before: overview, trend by sentiment, risk-category mix, top
+topics, alerts and recommended attention. The SQL is here; the folding and the attention rules
+are pure functions in `reports.opinion`. Everything lands in `BriefingRecord.figures`, so a
+kept briefing reads the same later. Outputs read state; keeping the briefing and writing its
 outbox rows are the only writes, and they are idempotent.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from clamor.accounts.models import User
 from clamor.audit import service as audit
+from clamor.core.i18n import LANGUAGES, translate
 from clamor.core.principal import SYSTEM
-from clamor.monitoring.models import AlertRecord
+from clamor.intake.models import Item
+from clamor.monitoring.browse import bucket_of
+from clamor.monitoring.models import AlertRecord, Post, TopicRecord
 from clamor.notify.models import Outbox
 from clamor.notify.tables import Preference
+from clamor.reports import opinion
 from clamor.reports.models import BriefingRecord
 from clamor.workflow.complaints.models import ComplaintCase
 from clamor.workflow.incidents.models import Incident, IncidentTask, Statement
@@ -50,6 +58,7 @@ class Briefing:
     statements: int
     open_by_level: dict[str, int]
     overdue_tasks: int
+    opinion: dict[str, Any] = field(default_factory=dict)  # see `_opinion`
 
     @property
     def key(self) -> str:
@@ -73,8 +82,32 @@ class Briefing:
                 f"发布声明 statements published: {self.statements}",
                 f"在办事件 open incidents: {levels}",
                 f"超时任务 overdue tasks: {self.overdue_tasks}",
+                *opinion_summary(self.opinion),
             ]
         )
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:+.0f}%"
+
+
+def opinion_summary(data: dict[str, Any]) -> list[str]:
+    """The opinion part of the e-mail body: a few lines, Chinese with English."""
+    if not data:
+        return []
+    lines = [
+        f"舆情帖子 posts: {data['posts']}（环比 vs previous {_percent(data['change'])}）",
+        f"负面占比 negative share: {data['negative_share'] * 100:.0f}%",
+    ]
+    topics = " / ".join(f"{' '.join(t['keywords'][:3])} ({t['posts']})" for t in data["topics"][:3])
+    lines.append(f"热点话题 top topics: {topics or '无 none'}")
+    lines.append(f"建议关注 attention: {len(data['attention'])}")
+    for item in data["attention"]:
+        zh, en = (
+            translate(f"brief.why.{item['code']}", lang, **item["params"]) for lang in LANGUAGES
+        )
+        lines.append(f"· {zh} / {en}")
+    return lines
 
 
 def _count(session: Session, query) -> int:
@@ -103,6 +136,16 @@ def build(session: Session, period: str, now: datetime) -> Briefing:
         .where(real, Incident.state.not_in(final))
         .group_by(Incident.level)
     ).all()
+    overdue = _count(
+        session,
+        select(func.count(IncidentTask.id))
+        .join(Incident, Incident.id == IncidentTask.incident_id)
+        .where(
+            real,
+            IncidentTask.state.in_(("open", "acknowledged")),
+            IncidentTask.due_at < now,
+        ),
+    )
     return Briefing(
         period=period,
         start=start,
@@ -129,17 +172,147 @@ def build(session: Session, period: str, now: datetime) -> Briefing:
             .where(real, between(Statement.published_at)),
         ),
         open_by_level={(lv or "—"): n for lv, n in sorted(levels, key=lambda r: r[0] or "Z")},
-        overdue_tasks=_count(
-            session,
-            select(func.count(IncidentTask.id))
-            .join(Incident, Incident.id == IncidentTask.incident_id)
-            .where(
-                real,
-                IncidentTask.state.in_(("open", "acknowledged")),
-                IncidentTask.due_at < now,
-            ),
-        ),
+        overdue_tasks=overdue,
+        opinion=_opinion(session, period, start, end, overdue),
     )
+
+
+# --- the public-opinion part: read-only aggregates over the monitoring posts ---------------
+
+
+def _in(start: datetime, end: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Posts of [start, end); the bucket bounds are redundant but let the database use the
+    bucket index (a post's bucket is its time // 300 s)."""
+    first, last = bucket_of(start), bucket_of(end - timedelta(microseconds=1))
+    return (Post.bucket >= first, Post.bucket <= last, Post.at >= start, Post.at < end)
+
+
+def _grouped(
+    session: Session, column: Any, start: datetime, end: datetime, *, join_item: bool = False
+) -> list[tuple[Any, int]]:
+    query = select(column, func.count()).select_from(Post).where(*_in(start, end))
+    query = query.group_by(column)
+    if join_item:
+        query = query.join(Item, Item.id == Post.item_id)
+    return [(key, int(n)) for key, n in session.execute(query)]
+
+
+def _topic_rows(session: Session, start: datetime, end: datetime) -> list[opinion.TopicRow]:
+    """The period's ten busiest topics, counted in SQL, with their previous-period posts."""
+    posts = func.count()
+    reach = func.coalesce(func.sum(Post.reach), 0)
+    negative = func.sum(case((Post.sentiment == "negative", 1), else_=0))
+    rows = session.execute(
+        select(Post.topic_id, posts, reach, negative)
+        .where(*_in(start, end), Post.topic_id.is_not(None))
+        .group_by(Post.topic_id)
+        .order_by(posts.desc(), reach.desc(), Post.topic_id)
+        .limit(opinion.TOP_TOPICS)
+    ).all()
+    ids = [r[0] for r in rows]
+    if not ids:
+        return []
+    length = end - start
+    before = dict(
+        session.execute(
+            select(Post.topic_id, func.count())
+            .where(*_in(start - length, start), Post.topic_id.in_(ids))
+            .group_by(Post.topic_id)
+        ).all()
+    )
+    records = {r.id: r for r in session.scalars(select(TopicRecord).where(TopicRecord.id.in_(ids)))}
+    return [
+        opinion.TopicRow(
+            id=topic_id,
+            keywords=list(records[topic_id].keywords) if topic_id in records else [],
+            first_seen=records[topic_id].first_seen if topic_id in records else None,
+            posts=int(n),
+            reach=int(r or 0),
+            negative=int(neg or 0),
+            previous_posts=int(before.get(topic_id, 0)),
+        )
+        for topic_id, n, r, neg in rows
+    ]
+
+
+def _alert_dict(row: AlertRecord) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "level": row.level,
+        "key": row.key,
+        "keywords": list(row.keywords or [])[:8],
+        "status": row.status,
+        "topic_id": row.topic_id,
+        "raised_at": row.raised_at.isoformat(),
+    }
+
+
+def _opinion(
+    session: Session, period: str, start: datetime, end: datetime, overdue_tasks: int
+) -> dict[str, Any]:
+    length = end - start
+    by_sentiment = dict(_grouped(session, Post.sentiment, start, end))
+    posts = sum(by_sentiment.values())
+    previous = _count(
+        session, select(func.count()).select_from(Post).where(*_in(start - length, start))
+    )
+    language = Item.analysis["language"].as_string()
+    categories = opinion.category_mix(_grouped(session, Post.category, start, end))
+    previous_categories = opinion.category_mix(
+        _grouped(session, Post.category, start - length, start)
+    )
+    trend_rows = session.execute(
+        select(Post.bucket, Post.sentiment, func.count())
+        .where(*_in(start, end))
+        .group_by(Post.bucket, Post.sentiment)
+    ).all()
+    topics = opinion.rank_topics(_topic_rows(session, start, end))
+    raised = session.scalars(
+        select(AlertRecord)
+        .where(AlertRecord.raised_at >= start, AlertRecord.raised_at < end)
+        .order_by(AlertRecord.level.desc(), AlertRecord.id)
+    )
+    waiting = session.scalars(
+        select(AlertRecord)
+        .where(AlertRecord.status == "open", AlertRecord.level >= opinion.URGENT_ALERT_LEVEL)
+        .order_by(AlertRecord.level.desc(), AlertRecord.id)
+        .limit(50)
+    )
+    open_alerts = [_alert_dict(a) for a in waiting]
+    negative = by_sentiment.get("negative", 0)
+    return {
+        "posts": posts,
+        "previous_posts": previous,
+        "change": opinion.change(posts, previous),
+        "negative": negative,
+        "negative_share": opinion.share(negative, posts),
+        "by_sentiment": {name: by_sentiment.get(name, 0) for name in opinion.SENTIMENTS},
+        "by_language": dict(
+            sorted(
+                (
+                    (lang or "und", n)
+                    for lang, n in _grouped(session, language, start, end, join_item=True)
+                ),
+                key=lambda pair: (-pair[1], pair[0]),
+            )
+        ),
+        "by_source": dict(
+            sorted(_grouped(session, Post.source, start, end), key=lambda p: (-p[1], p[0]))
+        ),
+        "trend": opinion.fold_trend(trend_rows, start, end, opinion.trend_unit(period)),
+        "categories": categories,
+        "previous_categories": previous_categories,
+        "topics": topics,
+        "alerts": [_alert_dict(a) for a in raised],
+        "open_alerts": open_alerts,
+        "attention": opinion.attention(
+            open_alerts=open_alerts,
+            topics=topics,
+            categories=categories,
+            previous_categories=previous_categories,
+            overdue_tasks=overdue_tasks,
+        ),
+    }
 
 
 def figures(briefing: Briefing) -> dict[str, Any]:

@@ -7,9 +7,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from clamor.core import clock
-from clamor.core.errors import ValidationError
+from clamor.core.errors import NotFoundError, ValidationError
 from clamor.core.principal import Principal
-from clamor.reports import briefing, quarterly, review
+from clamor.reports import briefing, briefing_doc, quarterly, review
+from clamor.reports.models import BriefingRecord
 from clamor.web.deps import app_state, request_language, require, require_any
 from clamor.web.render import render
 from clamor.workflow.incidents import service as incidents
@@ -128,3 +129,55 @@ def briefings_page(
     with app_state(request).db.read() as session:
         kept = briefing.kept(session)
     return render(request, "reports/briefings.html", kept=kept)
+
+
+BRIEFING_TYPES = {
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+BRIEFING_READERS = ("dashboard.leadership", "monitoring.read")
+
+
+def _kept_briefing(request: Request, briefing_id: int) -> BriefingRecord:
+    with app_state(request).db.read() as session:
+        record = session.get(BriefingRecord, briefing_id)
+        if record is None:
+            raise NotFoundError(f"no briefing {briefing_id}")
+        session.expunge(record)
+    return record
+
+
+@router.get("/briefings/{briefing_id:int}")
+def briefing_page(
+    request: Request,
+    briefing_id: int,
+    principal: Principal = Depends(require_any(*BRIEFING_READERS)),
+) -> Response:
+    """One kept briefing in the reader's language; every number opens its posts."""
+    record = _kept_briefing(request, briefing_id)
+    doc = briefing_doc.layout(record, request_language(request))
+    trend = (record.figures.get("opinion") or {}).get("trend")
+    return render(request, "reports/briefing.html", doc=doc, record=record, trend=trend)
+
+
+@router.get("/briefings/{briefing_id:int}.{fmt}")
+def briefing_export(
+    request: Request,
+    briefing_id: int,
+    fmt: str,
+    principal: Principal = Depends(require_any(*BRIEFING_READERS)),
+) -> Response:
+    if fmt not in BRIEFING_TYPES:
+        raise NotFoundError(f"a briefing comes as a page, .pdf or .xlsx — not .{fmt}")
+    record = _kept_briefing(request, briefing_id)
+    # Absolute links: a downloaded file has no site to be relative to.
+    base = str(request.base_url).rstrip("/")
+    doc = briefing_doc.layout(record, request_language(request), base)
+    body = briefing_doc.to_pdf(doc) if fmt == "pdf" else briefing_doc.to_xlsx(doc)
+    day = record.period_start.astimezone(briefing.ZONE).date().isoformat()
+    name = f"clamor-briefing-{record.period}-{day}.{fmt}"
+    return Response(
+        body,
+        media_type=BRIEFING_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
