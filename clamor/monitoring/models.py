@@ -55,6 +55,7 @@ class Post(Base):
         Index("ix_monitoring_posts_bucket", "bucket"),
         Index("ix_monitoring_posts_topic", "topic_id", "at"),
         Index("ix_monitoring_posts_seq", "seq", unique=True),
+        Index("ix_monitoring_posts_at", "at", "item_id"),  # the posts list, newest first
     )
 
     item_id: Mapped[int] = mapped_column(
