@@ -108,6 +108,11 @@ def setup(url: str, *, pipeline: bool = True) -> tuple[Database, Any, dict[str, 
         secret = accounts.create_token(session, SYSTEM, "bench", "b", ["complaints:write"]).secret
     client = TestClient(create_app(settings, db=db, pipeline=pipeline))
     client.__enter__()  # one event loop for every request, as a served app has; runs the lifespan
+    # A server starts once and runs for days: measure it once its analysis processes have
+    # loaded their models, not while they compete with the first requests for the cores.
+    runner = getattr(client.app.state, "pipeline", None)
+    if runner is not None and not runner.ready.wait(300):
+        raise SystemExit("the embedded pipeline's analysis processes did not start in 300 s")
     return db, client, {"Authorization": f"Bearer {secret}"}
 
 

@@ -370,6 +370,9 @@ class PipelineThread:
         self.worker = Worker(context, name=name or f"{default_name()}:embedded")
         self.processes = processes if can_pool(context.db.url) else 0
         self.stop_event = threading.Event()
+        # Set once the analysis processes have loaded their models (or there are none): until
+        # then the machine's cores are busy starting them.
+        self.ready = threading.Event()
         self.thread = threading.Thread(target=self._run, name="clamor-pipeline", daemon=True)
 
     def _run(self) -> None:
@@ -380,6 +383,7 @@ class PipelineThread:
                 self.worker.pool = AnalysisPool(self.worker.context.db.url, self.processes)
             except Exception:
                 log.exception("analysis pool did not start; analysing in this process")
+        self.ready.set()
         try:
             self.worker.run(self.stop_event)
         finally:
@@ -402,12 +406,13 @@ def embedded_pipeline(
     lifespan settles the heap first)."""
 
     @asynccontextmanager
-    async def lifespan(_app: Any) -> AsyncIterator[None]:
+    async def lifespan(app: Any) -> AsyncIterator[None]:
         processes = settings.analysis_processes if settings is not None else None
         runner = PipelineThread(
             PipelineContext(db, queue, settings=settings),
             processes=default_processes() if processes is None else processes,
         )
+        app.state.pipeline = runner
         runner.start()
         try:
             yield

@@ -129,11 +129,10 @@ def test_the_serve_pipeline_stops_its_children(db: Database) -> None:
     queue = TableQueue(db)
     runner = PipelineThread(PipelineContext(db, queue), name="serve-test", processes=1)
     runner.worker.wait = 0.05
+    assert not runner.ready.is_set()
     runner.start()
-    deadline = time.monotonic() + 180
-    while runner.worker.pool is None:
-        assert runner.thread.is_alive() and time.monotonic() < deadline
-        time.sleep(0.05)
+    assert runner.ready.wait(180)  # set once the children have loaded their models
+    assert runner.worker.pool is not None
     pids = runner.worker.pool.pids()
     runner.stop(timeout=60)
     assert not runner.thread.is_alive()
@@ -151,3 +150,6 @@ def test_an_in_memory_database_is_not_shared_with_children() -> None:
     memory = Database("sqlite://")
     runner = PipelineThread(PipelineContext(memory, TableQueue(memory)), processes=2)
     assert runner.processes == 0  # analysis stays in the pipeline's thread
+    runner.start()
+    assert runner.ready.wait(30)  # nothing to start: ready at once
+    runner.stop(timeout=30)
