@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+# Times are stored in UTC; the plan's people work in China and read them in Beijing time (pages,
+# reports, briefings, the scheduler's "8 o'clock").
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
 _frozen: datetime | None = None
 

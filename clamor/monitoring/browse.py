@@ -14,18 +14,17 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from clamor.core.clock import LOCAL_ZONE
 from clamor.core.errors import ValidationError
 from clamor.intake.models import Item
 from clamor.monitoring.models import Post
 from clamor.monitoring.pipeline import BUCKET_SECONDS
 
 PAGE_SIZE = 50
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 SENTIMENTS = ("negative", "neutral", "positive")
 CATEGORIES = ("product_quality", "service_attitude", "data_privacy", "social_responsibility")
 FORM_FIELDS = ("from", "to", "topic", "sentiment", "category", "language", "source", "q")

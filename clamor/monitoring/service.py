@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from clamor.analysis.watch import Highlight, WatchSet, parse_query
 from clamor.audit import service as audit
 from clamor.core import clock
+from clamor.core.clock import LOCAL_ZONE
 from clamor.core.errors import ConflictError, NotFoundError, ValidationError
 from clamor.core.principal import Principal
 from clamor.intake.models import Item
@@ -284,7 +285,11 @@ def change_alert(
         row.status = "open"
         row.suppressed_until = None
     if note is not None and note.strip():
-        row.note = note.strip()[:2000]
+        if len(note.strip()) > MAX_NOTE_CHARS:
+            raise ValidationError(
+                f"note must be at most {MAX_NOTE_CHARS:,} characters", field="note"
+            )
+        row.note = note.strip()
     row.status_by = principal.username
     row.status_at = now
     audit.record(
@@ -362,6 +367,14 @@ class Dashboard:
         }
 
 
+MAX_NOTE_CHARS = 2000
+
+
+def _hour_label(hour: int) -> str:
+    """The chart label of an hour since the epoch, in the Beijing time people read."""
+    return datetime.fromtimestamp(hour * 3600, LOCAL_ZONE).strftime("%m-%d %H:00")
+
+
 def dashboard(session: Session, hours: int = 24) -> Dashboard:
     """The last `hours` of the stream, ending at the newest post (replays run ahead of the
     wall clock, and a quiet night should not show an empty page)."""
@@ -379,10 +392,7 @@ def dashboard(session: Session, hours: int = 24) -> Dashboard:
         start=datetime.fromtimestamp(first_hour * 3600, UTC),
         end=datetime.fromtimestamp((end_hour + 1) * 3600, UTC),
     )
-    view.hours = [
-        datetime.fromtimestamp(h * 3600, UTC).strftime("%m-%d %H:00")
-        for h in range(first_hour, end_hour + 1)
-    ]
+    view.hours = [_hour_label(h) for h in range(first_hour, end_hour + 1)]
     window = Post.bucket >= start_bucket
     for column, names, target in (
         (Post.sentiment, SENTIMENTS, view.by_sentiment),
@@ -456,7 +466,6 @@ def topic_view(session: Session, topic_id: str, limit: int = 100) -> TopicView:
             .order_by(AlertRecord.opened_at.desc())
         )
     )
-    from datetime import UTC
 
     per_hour: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     for bucket, (volume, copies, reach) in topic.timeline.items():
@@ -465,10 +474,7 @@ def topic_view(session: Session, topic_id: str, limit: int = 100) -> TopicView:
         values[0] += volume
         values[1] += copies
         values[2] += reach
-    timeline = [
-        (datetime.fromtimestamp(h * 3600, UTC).strftime("%m-%d %H:00"), *per_hour[h])
-        for h in sorted(per_hour)
-    ]
+    timeline = [(_hour_label(h), *per_hour[h]) for h in sorted(per_hour)]
     return TopicView(topic, [(p, i) for p, i in posts], alerts, timeline)  # type: ignore[misc]
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from clamor.accounts.models import User
 from clamor.audit import service as audit
+from clamor.core.clock import LOCAL_ZONE
 from clamor.core.i18n import LANGUAGES, translate
 from clamor.core.principal import SYSTEM
 from clamor.intake.models import Item
@@ -42,7 +42,6 @@ from clamor.workflow.incidents.states import FINAL_STATES
 
 PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 LEADERSHIP = "leadership"
-ZONE = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
@@ -62,10 +61,10 @@ class Briefing:
 
     @property
     def key(self) -> str:
-        return f"briefing:{self.period}:{self.start.astimezone(ZONE).date().isoformat()}"
+        return f"briefing:{self.period}:{self.start.astimezone(LOCAL_ZONE).date().isoformat()}"
 
     def subject(self) -> str:
-        day = self.start.astimezone(ZONE).date().isoformat()
+        day = self.start.astimezone(LOCAL_ZONE).date().isoformat()
         name = "日报 daily" if self.period == "daily" else "周报 weekly"
         return f"信访舆情{name} {day}"
 
@@ -73,8 +72,8 @@ class Briefing:
         levels = "、".join(f"{lv} 级 {n}" for lv, n in self.open_by_level.items()) or "无"
         return "\n".join(
             [
-                f"期间 period: {self.start.astimezone(ZONE):%Y-%m-%d %H:%M} – "
-                f"{self.end.astimezone(ZONE):%Y-%m-%d %H:%M}",
+                f"期间 period: {self.start.astimezone(LOCAL_ZONE):%Y-%m-%d %H:%M} – "
+                f"{self.end.astimezone(LOCAL_ZONE):%Y-%m-%d %H:%M}",
                 f"新收信访 complaints received: {self.complaints}",
                 f"舆情预警 alerts raised: {self.alerts}",
                 f"新发事件 incidents opened: {self.opened}",
@@ -118,7 +117,7 @@ def period_ending(period: str, now: datetime) -> tuple[datetime, datetime]:
     """The last full day (or the seven days) ending at local midnight before `now`."""
     if period not in PERIODS:
         raise ValueError(f"period must be one of {', '.join(PERIODS)}")
-    local_midnight = now.astimezone(ZONE).replace(hour=0, minute=0, second=0, microsecond=0)
+    local_midnight = now.astimezone(LOCAL_ZONE).replace(hour=0, minute=0, second=0, microsecond=0)
     end = local_midnight.astimezone(now.tzinfo)
     return end - PERIODS[period], end
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from clamor.core import clock
+from clamor.core.clock import LOCAL_ZONE
 from clamor.core.errors import NotFoundError, ValidationError
 from clamor.core.principal import Principal
 from clamor.reports import briefing, briefing_doc, quarterly, review
@@ -174,7 +175,7 @@ def briefing_export(
     base = str(request.base_url).rstrip("/")
     doc = briefing_doc.layout(record, request_language(request), base)
     body = briefing_doc.to_pdf(doc) if fmt == "pdf" else briefing_doc.to_xlsx(doc)
-    day = record.period_start.astimezone(briefing.ZONE).date().isoformat()
+    day = record.period_start.astimezone(LOCAL_ZONE).date().isoformat()
     name = f"clamor-briefing-{record.period}-{day}.{fmt}"
     return Response(
         body,

@@ -14,12 +14,12 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, select_autoescape
 from sqlalchemy.orm import Session
 
 from clamor.core import clock
+from clamor.core.clock import LOCAL_ZONE
 from clamor.core.i18n import pick, translate
 from clamor.workflow.incidents import service
 
@@ -33,9 +33,6 @@ class Section:
     headers: tuple[str, ...] = ()
     rows: tuple[tuple[str, ...], ...] = ()
     text: str = ""
-
-
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +12,7 @@ from sqlalchemy.orm import Session
 from clamor.accounts.models import User
 from clamor.audit import service as audit
 from clamor.core import clock
+from clamor.core.clock import LOCAL_ZONE
 from clamor.core.errors import NotFoundError, ValidationError
 from clamor.core.principal import Principal
 from clamor.resources.models import Attendance, Resource, TrainingSession
@@ -96,9 +96,6 @@ def retire_resource(session: Session, actor: Principal, resource_id: int) -> Res
 
 def trainings(session: Session) -> list[TrainingSession]:
     return list(session.scalars(select(TrainingSession).order_by(TrainingSession.held_at.desc())))
-
-
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def add_training(

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from clamor import __version__
+from clamor.core.clock import LOCAL_ZONE
 from clamor.core.i18n import LANGUAGE_NAMES, LANGUAGES, catalogue, pick, translate
 from clamor.web.csrf import COOKIE_NAME
 from clamor.web.deps import app_state, optional_principal, request_language
@@ -37,10 +37,6 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("nav.audit", "/audit", "audit.read"),
     NavItem("nav.settings", "/settings", "dashboard.read"),
 )
-
-
-# The plan's people work in China: times are stored in UTC and shown in Beijing time.
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -23,6 +23,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from clamor.core.clock import LOCAL_ZONE
 from clamor.storage.database import Database
 from clamor.worker.models import ScheduleSlot
 
@@ -30,7 +31,6 @@ DELIVER = "notify.deliver"
 DEADLINES = "incidents.deadlines"
 SLA = "complaints.sla"
 BRIEFING = "briefing"
-ZONE = ZoneInfo("Asia/Shanghai")
 BRIEFING_LEASE = timedelta(minutes=15)
 
 
@@ -50,7 +50,7 @@ INTERVALS = (
 )
 
 
-def latest_run(period: str, now: datetime, hour: int, zone: ZoneInfo = ZONE) -> datetime:
+def latest_run(period: str, now: datetime, hour: int, zone: ZoneInfo = LOCAL_ZONE) -> datetime:
     """The latest scheduled moment at or before `now`: today's (or this Monday's, for
     `weekly`) `hour` o'clock local time, else the one before."""
     local = now.astimezone(zone)

@@ -136,6 +136,25 @@ def test_alert_handling_is_audited(browser: Browser, db: Database) -> None:
     assert actions == ["monitoring.alert.acknowledge", "monitoring.alert.snooze"]
 
 
+def test_a_too_long_note_is_refused_naming_it(browser: Browser, db: Database) -> None:
+    alert_id = make_alert(db)
+    browser.login("pr_manager")  # the monitoring group's leader may mark an alert false
+    browser.get("/monitoring/alerts")
+    too_long = browser.post_form(
+        f"/monitoring/alerts/{alert_id}/mark_false", {"note": "假" * 2001, "back": "active"}
+    )
+    assert too_long.status_code == 422 and "note must be at most 2,000 characters" in too_long.text
+    with db.read() as session:
+        assert session.get(AlertRecord, alert_id).status == "open"  # nothing changed
+    done = browser.post_form(
+        f"/monitoring/alerts/{alert_id}/mark_false", {"note": "演练数据", "back": "active"}
+    )
+    assert done.status_code == 303
+    with db.read() as session:
+        alert = session.get(AlertRecord, alert_id)
+    assert (alert.status, alert.note) == ("false", "演练数据")
+
+
 def test_pages_render_for_the_monitoring_group(browser: Browser, db: Database) -> None:
     make_alert(db)
     browser.login("analyst")

@@ -272,7 +272,7 @@ def test_briefings_are_kept_once_and_sent_to_who_opted_in_respecting_quiet_hours
     assert kept_before is None  # (07:59 published only the catch-up for Saturday)
     with db.read() as session:
         kept = {
-            (b.period, b.period_start.astimezone(schedule.ZONE).date().isoformat()): b
+            (b.period, b.period_start.astimezone(schedule.LOCAL_ZONE).date().isoformat()): b
             for b in session.scalars(select(BriefingRecord))
         }
     assert set(kept) >= {("daily", "2026-03-08"), ("weekly", "2026-03-02")}

@@ -18,14 +18,13 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
+from clamor.core.clock import LOCAL_ZONE
 from clamor.core.errors import ClamorError, ValidationError
 from clamor.intake.connectors.base import ComplaintIn
 
 FIELDS = ("external_id", "text", "title", "name", "phone", "email", "id_number", "received_at")
 REQUIRED = ("text",)
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 MAX_ROWS = 100_000
 MAX_FILE_BYTES = 50_000_000
 

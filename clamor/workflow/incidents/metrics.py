@@ -15,8 +15,9 @@ from statistics import median
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from clamor.core.clock import LOCAL_ZONE
+
 STEPS = ("report", "assess", "instruct", "first_statement", "resolve", "close")
-ZONE = ZoneInfo("Asia/Shanghai")
 ALL = "*"  # the level or category of a total row
 _ENDS = {
     "assess": "assessed_at",
@@ -152,14 +153,14 @@ class Quarter:
     def last_day(self) -> date:
         return self.next().first_day - timedelta(days=1)
 
-    def bounds(self, zone: ZoneInfo = ZONE) -> tuple[datetime, datetime]:
+    def bounds(self, zone: ZoneInfo = LOCAL_ZONE) -> tuple[datetime, datetime]:
         """[start, end) as aware datetimes: local midnight of the first day of the quarter
         and of the next one."""
         start = datetime.combine(self.first_day, datetime.min.time(), zone)
         end = datetime.combine(self.next().first_day, datetime.min.time(), zone)
         return start, end
 
-    def contains(self, moment: datetime, zone: ZoneInfo = ZONE) -> bool:
+    def contains(self, moment: datetime, zone: ZoneInfo = LOCAL_ZONE) -> bool:
         start, end = self.bounds(zone)
         return start <= moment < end
 
@@ -174,7 +175,7 @@ class Quarter:
         )
 
 
-def quarter_of(moment: datetime, zone: ZoneInfo = ZONE) -> Quarter:
+def quarter_of(moment: datetime, zone: ZoneInfo = LOCAL_ZONE) -> Quarter:
     local = moment.astimezone(zone)
     return Quarter(local.year, (local.month - 1) // 3 + 1)
 

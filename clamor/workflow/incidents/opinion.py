@@ -12,11 +12,11 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from clamor.core.clock import LOCAL_ZONE
 from clamor.core.errors import NotFoundError
 from clamor.monitoring.models import AlertRecord, Post, PostMatch, TopicRecord
 from clamor.workflow.incidents.models import Incident
@@ -25,9 +25,6 @@ from clamor.workflow.vocabulary import RiskCategory
 LEAD = timedelta(days=1)  # show the day before the incident opened
 SENTIMENTS = ("negative", "neutral", "positive")
 BUCKETS_PER_HOUR = 12  # Post.bucket is UNIX seconds // 300
-
-
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)
