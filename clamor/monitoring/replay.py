@@ -9,8 +9,10 @@ Formats, recognised by content:
 - CSV of the customer-support tweets (`tweet_id, author_id, inbound, created_at, text …`).
 
 A bad line is reported with its line number and skipped; the rest plays. Times are rebased so
-that the first post is "now" and the stream keeps its own spacing (stream time); `--speed N`
-plays N seconds of stream time per wall-clock second, `--speed 0` as fast as possible.
+that the stream keeps its own spacing and its last post falls when the replay ends: played at
+`--speed N` (N seconds of stream time per wall-clock second; `--speed 0` as fast as possible)
+the stream's clock catches up with the wall clock only at the end, so no post is ever stamped
+in the future (pages would show alerts "opened" hours from now).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +197,12 @@ class Played:
     wall_seconds: float
 
 
+def _rebase_offset(first: datetime, last: datetime, speed: float) -> timedelta:
+    """What to add to each post's time so that the last one is stamped when the replay ends."""
+    playing_for = (last - first).total_seconds() / speed if speed > 0 else 0.0
+    return clock.now() + timedelta(seconds=playing_for) - last
+
+
 def play(
     items: Sequence[ItemIn],
     speed: float,
@@ -208,9 +216,9 @@ def play(
     """Hand `items` to `sink` in batches, paced at `speed` × stream time (0: no pacing)."""
     if not items:
         return Played(0, 0, 0.0, 0.0)
-    first = items[0].published_at
-    assert first is not None
-    offset = clock.now() - first if rebase else None
+    first, last = items[0].published_at, items[-1].published_at
+    assert first is not None and last is not None
+    offset = _rebase_offset(first, last, speed) if rebase else None
     started = monotonic()
     pending: list[ItemIn] = []
     batches = 0
@@ -233,6 +241,4 @@ def play(
     if pending:
         sink(pending)
         batches += 1
-    last = items[-1].published_at
-    assert last is not None
     return Played(len(items), batches, (last - first).total_seconds(), monotonic() - started)

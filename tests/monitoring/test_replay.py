@@ -147,13 +147,18 @@ def test_play_paces_at_n_times_stream_time_and_rebases(frozen_now: datetime) -> 
     )
     assert fake.sleeps == [2.0, 2.0]
     assert [[i.external_id for i in b] for b in batches] == [["0", "1"], ["2"], ["3"]]
+    # 120 s of stream at 30× plays for 4 s: the last post is stamped when the replay ends, the
+    # others keep their spacing before it, so no post is ever stamped in the future.
+    end = frozen_now + timedelta(seconds=4)
     assert [i.published_at for b in batches for i in b] == [
-        frozen_now,
-        frozen_now,
-        frozen_now + timedelta(seconds=60),
-        frozen_now + timedelta(seconds=120),
+        end - timedelta(seconds=120),
+        end - timedelta(seconds=120),
+        end - timedelta(seconds=60),
+        end,
     ]
     assert (played.items, played.batches, played.stream_seconds) == (4, 3, 120.0)
+    for batch, handed_at in zip(batches, (0.0, 2.0, 4.0), strict=True):  # wall seconds
+        assert all(i.published_at <= frozen_now + timedelta(seconds=handed_at) for i in batch)
 
 
 def test_speed_zero_plays_at_once_in_batches_and_keep_time() -> None:
