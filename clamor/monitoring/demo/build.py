@@ -11,6 +11,7 @@ alert a few seconds later. Small on purpose (a fixture, not a copy of the datase
 from __future__ import annotations
 
 import csv
+import html
 import json
 import sys
 from datetime import UTC, datetime, timedelta
@@ -32,7 +33,7 @@ def build(data: Path) -> list[dict]:
                         "platform": "twitter",
                         "id": row["tweet_id"],
                         "author": row["name"],
-                        "text": row["text"],
+                        "text": html.unescape(row["text"]),  # Twitter escapes & < >
                         "created_at": at.astimezone(UTC).isoformat(),
                         "reposts": int(row["retweet_count"] or 0),
                     }
@@ -53,7 +54,7 @@ def build(data: Path) -> list[dict]:
                 "author": tweet["user"]["screen_name"],
                 "author_followers": tweet["user"]["followers_count"],
                 "author_verified": tweet["user"]["verified"],
-                "text": tweet["text"],
+                "text": html.unescape(tweet["text"]),
                 "created_at": (at + shift).astimezone(UTC).isoformat(),
                 "reposts": tweet["retweet_count"],
                 "likes": tweet["favorite_count"],
