@@ -91,6 +91,9 @@ def test_filters_narrow_the_list(browser: Browser, db: Database) -> None:
     )
     local = browser.get("/monitoring/posts?from=2026-03-09T09:00&to=2026-03-09T11:00").text
     assert _rows(local) == sum(start <= r.at < end for r in seeded)  # no zone: Beijing time
+    typed = browser.get("/monitoring/posts?from=2026-03-09 09:00&to=2026-03-09 11:00")
+    assert 'placeholder="YYYY-MM-DD HH:MM"' in typed.text  # as the placeholder says to type it
+    assert _rows(typed.text) == _rows(local)
 
 
 def test_bad_filters_get_a_clear_error_and_strangers_none(browser: Browser, db: Database) -> None:
