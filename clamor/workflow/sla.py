@@ -264,6 +264,27 @@ def evaluate_case(
     )
 
 
+def next_check_at(case: CaseTimes, sla: CaseSla, calendar: BusinessCalendar) -> datetime | None:
+    """The first moment after which time alone can change either clock of the case (it enters
+    warning, or it breaches): until then re-evaluating it finds nothing new. None when no clock
+    can change by itself — both met or breached, or paused (a pause ends by a transition, and
+    every transition evaluates the case again)."""
+    clock_calendar = calendar_for(sla.policy.clock, calendar)
+    moments: list[datetime] = []
+    for reading in sla.readings:
+        if not reading.running or reading.paused or reading.due_at is None:
+            continue
+        if reading.state is SlaState.WARNING:
+            moments.append(reading.due_at)
+        elif reading.state is SlaState.OK:
+            warning_budget = reading.budget * sla.policy.warning_ratio
+            warns_at = clock_calendar.due_with_pauses(
+                reading.started_at, warning_budget, case.pauses
+            )
+            moments.append(warns_at if warns_at is not None else reading.due_at)
+    return min(moments) if moments else None
+
+
 @dataclass(frozen=True)
 class SlaNotification:
     """A notification the outbox should hold exactly once (by `dedup_key`)."""

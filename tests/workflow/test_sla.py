@@ -21,6 +21,7 @@ from clamor.workflow.sla import (
     SlaTarget,
     case_notifications,
     evaluate_case,
+    next_check_at,
     notifications_due,
     read_clock,
 )
@@ -156,3 +157,23 @@ def test_reopened_case_starts_a_new_cycle_with_new_keys() -> None:
     new = case_notifications(evaluate_case(reopened, now, CAL))
     assert [n.target for n in new] == [SlaTarget.RESOLUTION]
     assert not {n.dedup_key for n in old} & {n.dedup_key for n in new}
+
+
+def test_next_check_is_the_next_warning_or_breach_and_none_when_time_changes_nothing() -> None:
+    received = cst(2026, 3, 2, 9)  # Monday; urgent: 2 h first response, 24 h resolution, 24×7
+    case = CaseTimes("1", Priority.URGENT, received)
+
+    def check(now: datetime, times: CaseTimes = case) -> datetime | None:
+        return next_check_at(times, evaluate_case(times, now, CAL), CAL)
+
+    assert check(received) == received + 90 * timedelta(minutes=1)  # 75 % of 2 h
+    assert check(received + 100 * timedelta(minutes=1)) == received + 2 * H  # warning → breach
+    # First response breached; resolution (24 h) warns at 18 h.
+    assert check(received + 3 * H) == received + 18 * H
+    answered = CaseTimes("1", Priority.URGENT, received, first_responded_at=received + H)
+    assert check(received + 2 * H, answered) == received + 18 * H
+    done = CaseTimes("1", Priority.URGENT, received, first_responded_at=received + H,
+                     resolved_at=received + 2 * H)  # fmt: skip
+    assert check(received + 3 * H, done) is None
+    paused = CaseTimes("1", Priority.URGENT, received, pauses=(Pause(received + H / 2, None),))
+    assert check(received + H, paused) is None  # a pause ends by a transition

@@ -51,6 +51,7 @@ class ComplaintCase(Base):
         Index("ix_complaint_cases_channel_id", "channel", "id"),
         Index("ix_complaint_cases_assignee_user_id_id", "assignee_user_id", "id"),
         Index("ix_complaint_cases_sla_state_id", "sla_state", "id"),
+        Index("ix_complaint_cases_sla_check_at", "sla_check_at"),
         Index("ix_complaint_cases_received_at", "received_at"),
         # Near-duplicate text: four 16-bit bands of the SimHash (pigeonhole: ≤ 3 differing bits
         # means at least one band is equal).
@@ -86,6 +87,9 @@ class ComplaintCase(Base):
     first_response_due_at: Mapped[datetime | None]
     resolution_due_at: Mapped[datetime | None]
     sla_state: Mapped[str] = mapped_column(String(16))
+    # When the SLA sweep must look at the case again (its next warning or breach); None: at the
+    # next sweep (new cases, and every open case after a policy or company-day change).
+    sla_check_at: Mapped[datetime | None]
     # Links: repeat of an earlier case (and why), merged into another, escalated to an incident.
     repeat_of_id: Mapped[int | None] = mapped_column(ForeignKey("complaint_cases.id"))
     repeat_reason: Mapped[str | None] = mapped_column(String(16))

@@ -10,11 +10,11 @@ the next sweep."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, lazyload
@@ -41,6 +41,7 @@ from clamor.workflow.sla import (
     SlaPolicySet,
     case_notifications,
     evaluate_case,
+    next_check_at,
 )
 from clamor.workflow.vocabulary import Priority, RiskCategory
 
@@ -49,6 +50,18 @@ CALENDAR = BusinessCalendar()
 PAUSED, DONE = "paused", "done"
 SLA_STATES = ("ok", "warning", "breached", PAUSED, DONE)
 COMPLAINT_GROUP_KIND = "complaint_handling"
+OPEN_STATES = tuple(s.value for s in CaseState if s not in FINISHED_STATES)
+# `sla_check_at` of a case that time alone cannot change (met, breached, paused, finished): it
+# waits for a transition (NULL means the opposite: look at it at the next sweep).
+NOTHING_TO_CHECK = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def recheck_open_cases(session: Session) -> None:
+    """Have the next sweep evaluate every open case again: a policy or the calendar changed, so
+    the stored next-check moments may be wrong."""
+    session.execute(
+        update(ComplaintCase).where(ComplaintCase.status.in_(OPEN_STATES)).values(sla_check_at=None)
+    )
 
 
 def pauses_of(case: ComplaintCase) -> tuple[Pause, ...]:
@@ -120,7 +133,8 @@ def refresh(
     """Store the due times and the SLA state the case has at `now` (under `policies` and on
     `calendar`: pass `policy_set(session)` and `business_calendar(session)`; the defaults are
     the shipped policies on the public-holiday calendar)."""
-    sla = evaluate(case, now, policies, calendar)
+    times = case_times(case)
+    sla = evaluate_case(times, now, calendar, policies or DEFAULT_POLICIES)
     case.first_response_due_at = sla.first_response.due_at
     case.resolution_due_at = sla.resolution.due_at
     status = CaseState(case.status)
@@ -130,6 +144,8 @@ def refresh(
         case.sla_state = PAUSED
     else:
         case.sla_state = sla.state.value
+    next_check = next_check_at(times, sla, calendar) if status not in FINISHED_STATES else None
+    case.sla_check_at = next_check or NOTHING_TO_CHECK
     return sla
 
 
@@ -233,10 +249,15 @@ def _sweep_batch(
 ) -> tuple[int, int, int] | None:
     """Refresh the next `batch` open cases after `after_id` and queue their due notifications:
     (last case id, cases evaluated, notifications written), or None when no case is left."""
-    open_states = [s.value for s in CaseState if s not in FINISHED_STATES]
     cases = session.scalars(
         select(ComplaintCase)
-        .where(ComplaintCase.status.in_(open_states), ComplaintCase.id > after_id)
+        .where(
+            ComplaintCase.status.in_(OPEN_STATES),
+            ComplaintCase.id > after_id,
+            # Only cases whose next warning or breach has come (or that were never looked at):
+            # at 100,000 open cases the others would cost seconds of evaluation every minute.
+            or_(ComplaintCase.sla_check_at.is_(None), ComplaintCase.sla_check_at <= now),
+        )
         .order_by(ComplaintCase.id)
         .limit(batch)
         # Deadlines need no personal data: the complainant is not joined nor decrypted.
@@ -397,6 +418,7 @@ def save_policies(
             )
         )
     session.flush()
+    recheck_open_cases(session)
     after = [_as_dict(p) for p in policy_inputs(policies)]
     audit.record(
         session,
@@ -501,6 +523,7 @@ def add_company_day(
     )
     session.add(row)
     session.flush()  # the unique day: a concurrent add of the same date fails here, not later
+    recheck_open_cases(session)
     audit.record(
         session,
         actor,
@@ -522,6 +545,7 @@ def remove_company_day(session: Session, actor: Principal, day: str | date) -> N
     before = _day_dict(row)
     session.delete(row)
     session.flush()
+    recheck_open_cases(session)
     audit.record(
         session,
         actor,

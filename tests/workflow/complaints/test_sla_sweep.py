@@ -200,6 +200,38 @@ def test_the_scheduled_sweep_commits_batch_by_batch(
     assert len(outbox_rows(db)) == 2  # the first batch of two committed; the second rolled back
     monkeypatch.setattr(sla_service, "_message", real_message)
     resumed = sla_service.sweep_sla_committing(db, LATE, batch=2)
-    assert resumed == {"evaluated": 5, "notifications": 3}
+    # The first batch's two cases breached: time alone cannot change them any more.
+    assert resumed == {"evaluated": 3, "notifications": 3}
     assert len({row.dedup_key for row in outbox_rows(db)}) == len(outbox_rows(db)) == 5
-    assert sla_service.sweep_sla_committing(db, LATE, batch=2)["notifications"] == 0
+    assert sla_service.sweep_sla_committing(db, LATE, batch=2) == {
+        "evaluated": 0,
+        "notifications": 0,
+    }
+
+
+def test_the_sweep_reads_only_cases_whose_warning_or_breach_has_come(
+    db: Database, people: dict[str, Principal]
+) -> None:
+    """Each case keeps when time alone next changes its SLA; the sweep reads only those due (at
+    100,000 open cases re-reading all costs seconds a minute). A policy change or a company day
+    makes the next sweep read every open case again."""
+    manager = people["cs_manager"]
+    early = new_case(db, manager, local(2026, 3, 2, 9, 0))  # Mon 09:00, first response 9 h
+    late = new_case(db, manager, local(2026, 3, 2, 15, 0))
+    sweep = sla_service.sweep_sla_committing
+    assert sweep(db, local(2026, 3, 2, 9, 30))["evaluated"] == 0  # both looked at on intake
+    with db.read() as session:
+        first = session.get(ComplaintCase, early)
+        # 75 % of 9 business hours from Mon 09:00 = 6 h 45 min (a lunch hour in between).
+        assert first.sla_check_at is not None and first.sla_check_at > local(2026, 3, 2, 9, 30)
+        warns_at = first.sla_check_at
+    assert sweep(db, warns_at)["evaluated"] == 1  # the early case, now in warning
+    with db.read() as session:
+        warned = session.get(ComplaintCase, early)
+        assert warned.sla_state == "warning" and warned.sla_check_at == warned.first_response_due_at
+        assert session.get(ComplaintCase, late).sla_state == "ok"
+    assert [row.subject for row in outbox_rows(db)]  # the warning went out
+    with db.write() as session:
+        sla_service.add_company_day(session, manager, "2026-03-03", "closed", "anniversary")
+    assert sweep(db, warns_at)["evaluated"] == 2  # the calendar changed: every open case
+    assert sweep(db, warns_at)["evaluated"] == 0
