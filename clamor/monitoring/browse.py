@@ -18,6 +18,9 @@ from urllib.parse import urlencode
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from clamor.analysis.category import CATEGORIES as ALL_CATEGORIES
+from clamor.analysis.category import OTHER
+from clamor.analysis.sentiment import LABELS as SENTIMENTS
 from clamor.core.clock import LOCAL_ZONE
 from clamor.core.errors import ValidationError
 from clamor.intake.models import Item
@@ -25,10 +28,9 @@ from clamor.monitoring.models import Post
 from clamor.monitoring.pipeline import BUCKET_SECONDS
 
 PAGE_SIZE = 50
-SENTIMENTS = ("negative", "neutral", "positive")
-CATEGORIES = ("product_quality", "service_attitude", "data_privacy", "social_responsibility")
+# The plan's four risks; a post with none (or "other") is filtered as "other".
+CATEGORIES = tuple(c for c in ALL_CATEGORIES if c != OTHER)
 FORM_FIELDS = ("from", "to", "topic", "sentiment", "category", "language", "source", "q")
-OTHER = "other"
 UNDETERMINED = (
     "und"  # posts without a category are listed with "other", as the dashboard counts them
 )

@@ -12,6 +12,8 @@ from urllib.parse import urlparse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from clamor.analysis.category import CATEGORIES
+from clamor.analysis.sentiment import LABELS as SENTIMENTS
 from clamor.analysis.watch import Highlight, WatchSet, parse_query
 from clamor.audit import service as audit
 from clamor.core import clock
@@ -27,14 +29,6 @@ ALERT_STATUSES = ("open", "acknowledged", "snoozed", "false")
 ACTIVE_STATUSES = ("open", "acknowledged")
 ALERT_ACTIONS = ("acknowledge", "snooze", "mark_false", "reopen")
 FALSE_ALERT_QUIET = timedelta(days=7)
-SENTIMENTS = ("negative", "neutral", "positive")
-CATEGORIES = (
-    "product_quality",
-    "service_attitude",
-    "data_privacy",
-    "social_responsibility",
-    "other",
-)
 
 
 # -- watch queries -----------------------------------------------------------------------------

@@ -14,14 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-SENTIMENTS = ("negative", "neutral", "positive")
-CATEGORIES = (
-    "product_quality",
-    "service_attitude",
-    "data_privacy",
-    "social_responsibility",
-    "other",
-)
+from clamor.analysis.category import CATEGORIES
+from clamor.analysis.sentiment import LABELS as SENTIMENTS
+
 TOP_TOPICS = 10
 BUCKET_SECONDS = 300  # the monitoring posts' time bucket (`Post.bucket`)
 
