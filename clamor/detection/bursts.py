@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -392,20 +392,9 @@ def poisson_tail(count: int, mean: float) -> float:
         return 0.0
     if count <= mean:
         return 1.0
-    log_term = count * math.log(mean) - mean - math.lgamma(count + 1)
-    total = 0.0
-    k = count
-    for _ in range(10_000):
-        term = math.exp(log_term)
-        total += term
-        # The terms only shrink from `count` on (count > mean ≥ mode); a term that underflowed
-        # to zero ends the sum (it used to run all 10,000 rounds adding zeros, ~8 ms per test of
-        # a busy key).
-        if term < total * 1e-12 or term == 0.0:
-            break
-        k += 1
-        log_term += math.log(mean / k)
-    return min(1.0, total)
+    first = count * math.log(mean) - mean - math.lgamma(count + 1)
+    # pmf(k+1)/pmf(k) = mean / (k + 1)
+    return _upper_tail(first, count, lambda k: math.log(mean / (k + 1)))
 
 
 def negative_binomial_tail(count: int, shape: float, success: float) -> float:
@@ -429,17 +418,22 @@ def negative_binomial_tail(count: int, shape: float, success: float) -> float:
         + shape * math.log(success)
         + count * log_fail
     )
+    # pmf(k+1)/pmf(k) = (k + shape) / (k + 1) * (1 - success)
+    return _upper_tail(log_term, count, lambda k: math.log((k + shape) / (k + 1)) + log_fail)
+
+
+def _upper_tail(log_first: float, count: int, log_ratio: Callable[[int], float]) -> float:
+    """Σ pmf(k) for k ≥ count, from log pmf(count) and log pmf(k+1)/pmf(k), in log space.
+
+    The terms only shrink from `count` on (the callers start above the mean, so above the mode);
+    the sum stops once a term no longer adds to it or underflowed to zero (it used to run all
+    10,000 rounds adding zeros, ~8 ms per test of a busy key)."""
     total = 0.0
-    term_ratio_k = count
-    for _ in range(10_000):
+    log_term = log_first
+    for k in range(count, count + 10_000):
         term = math.exp(log_term)
         total += term
-        # The terms only shrink from `count` on (count > mean ≥ mode); a term that underflowed
-        # to zero ends the sum (it used to run all 10,000 rounds adding zeros, ~8 ms per test of
-        # a busy key).
         if term < total * 1e-12 or term == 0.0:
             break
-        # pmf(k+1)/pmf(k) = (k + shape) / (k + 1) * (1 - success)
-        log_term += math.log((term_ratio_k + shape) / (term_ratio_k + 1)) + log_fail
-        term_ratio_k += 1
+        log_term += log_ratio(k)
     return min(1.0, total)
