@@ -19,6 +19,7 @@ from clamor.web.deps import (
     app_state,
     client_ip,
     current_principal,
+    error_text,
     optional_principal,
     request_language,
 )
@@ -179,7 +180,7 @@ def create_token(
             request,
             principal,
             status_code=exc.status_code,
-            error=exc.message,
+            error=error_text(request, exc),
             form={"token_name": name, "token_scopes": scopes},
         )
     return _settings_page(request, principal, new_secret=created.secret)

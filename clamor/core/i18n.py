@@ -1,8 +1,10 @@
 """One catalogue for every UI string and message, zh-CN (default) and English side by side.
 
-The catalogue lives in `catalogue.yaml` next to this module: `key: {zh-CN: …, en: …}`. Keys are
-dotted (`nav.dashboard`). A missing key is a bug, so `translate` shows the key itself (visible in
-the UI) and a test checks that every key used in the templates exists in both languages.
+The catalogue lives in `catalogue.yaml` next to this module: `key: {zh-CN: …, en: …}`, and the
+error messages of each domain in `messages/<domain>.yaml` (same form, keys `error.<domain>.…`).
+Keys are dotted (`nav.dashboard`). A missing key is a bug, so `translate` shows the key itself
+(visible in the UI) and tests check that every key used in the templates and in `keyed(…)`
+errors exists in both languages.
 """
 
 from __future__ import annotations
@@ -18,10 +20,18 @@ DEFAULT_LANGUAGE = "zh-CN"
 LANGUAGE_NAMES = {"zh-CN": "中文", "en": "English"}
 
 
+HERE = Path(__file__).parent
+
+
 @cache
 def catalogue() -> dict[str, dict[str, str]]:
-    path = Path(__file__).with_name("catalogue.yaml")
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    entries: dict[str, dict[str, str]] = {}
+    for path in [HERE / "catalogue.yaml", *sorted((HERE / "messages").glob("*.yaml"))]:
+        for key, entry in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+            if key in entries:
+                raise ValueError(f"{path.name}: catalogue key {key!r} is defined twice")
+            entries[key] = entry
+    return entries
 
 
 def normalise_language(value: str | None) -> str:

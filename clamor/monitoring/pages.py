@@ -14,7 +14,7 @@ from clamor.core.errors import ClamorError, ValidationError
 from clamor.core.principal import Principal
 from clamor.monitoring import browse, pipeline, service
 from clamor.monitoring.api import app_queue
-from clamor.web.deps import app_state, require
+from clamor.web.deps import app_state, error_text, require
 from clamor.web.forms import apply_then_redirect
 from clamor.web.render import render
 
@@ -70,7 +70,7 @@ def posts(request: Request, principal: Principal = Depends(require("monitoring.r
         with app_state(request).db.read() as session:
             page = browse.list_posts(session, chosen, params.get("cursor", ""))
     except ValidationError as exc:
-        error = exc.message
+        error = error_text(request, exc)
     next_link = None
     if page.next_cursor:
         next_link = "/monitoring/posts?" + browse.posts_query_string(
@@ -119,7 +119,7 @@ def alerts(
     try:
         return _alerts_page(request, status)
     except ValidationError as exc:
-        return _alerts_page(request, "active", status_code=422, error=exc.message)
+        return _alerts_page(request, "active", status_code=422, error=error_text(request, exc))
 
 
 @router.post("/monitoring/alerts/{alert_id}/{action}")
@@ -142,7 +142,9 @@ def alert_action(
                 session, principal, alert_id, action, hours=snooze_hours, note=note or None
             )
     except ClamorError as exc:
-        return _alerts_page(request, back, status_code=exc.status_code, error=exc.message)
+        return _alerts_page(
+            request, back, status_code=exc.status_code, error=error_text(request, exc)
+        )
     back = back if back in ("active", *service.ALERT_STATUSES) else "active"
     return RedirectResponse(
         f"/monitoring/alerts?status={back}&done=notice.alert_updated", status_code=303
@@ -236,7 +238,11 @@ def test_query(
             result = service.test_query(session, query)
     except ValidationError as exc:
         return _render(
-            request, "monitoring/_query_test.html", status_code=200, error=exc.message, result=None
+            request,
+            "monitoring/_query_test.html",
+            status_code=200,
+            error=error_text(request, exc),
+            result=None,
         )
     return _render(request, "monitoring/_query_test.html", error=None, result=result)
 

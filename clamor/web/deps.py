@@ -10,7 +10,7 @@ from fastapi import Request
 
 from clamor.accounts import service as accounts
 from clamor.core.config import Settings
-from clamor.core.errors import AuthenticationError, PermissionDenied
+from clamor.core.errors import AuthenticationError, ClamorError, PermissionDenied
 from clamor.core.i18n import normalise_language
 from clamor.core.principal import Principal
 from clamor.org.service import principal_for
@@ -110,6 +110,11 @@ def request_language(request: Request) -> str:
     if chosen:
         return normalise_language(chosen)
     return normalise_language(app_state(request).settings.default_language)
+
+
+def error_text(request: Request, error: ClamorError) -> str:
+    """A refusal's message in the language of the person who made the request."""
+    return error.text(request_language(request))
 
 
 def client_ip(request: Request) -> str:

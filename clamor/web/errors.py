@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from clamor.core.errors import AuthenticationError, ClamorError, RateLimited
+from clamor.core.errors import AuthenticationError, ClamorError, RateLimited, ValidationError
 
 
 def wants_json(request: Request) -> bool:
@@ -42,28 +42,36 @@ async def handle_clamor_error(request: Request, exc: Exception) -> Response:
         if getattr(request.state, "session_expired", False):
             target += "&expired=1"
         return RedirectResponse(target, status_code=303)
-    response = _error_page(request, exc.status_code, exc.message)
+    from clamor.web.deps import error_text  # deps imports the services; keep this module light
+
+    response = _error_page(request, exc.status_code, error_text(request, exc))
     if headers:
         response.headers.update(headers)
     return response
 
 
-def _describe_validation(exc: RequestValidationError) -> tuple[str, str]:
+def _describe_validation(exc: RequestValidationError) -> ValidationError:
+    """The first problem FastAPI found, as our error: a missing field says so in the reader's
+    language; any other names the field and keeps the validator's (English) detail."""
     first = exc.errors()[0]
     location = [
         str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "form")
     ]
     field = ".".join(location) or "request"
-    return field, f"{field}: {first.get('msg', 'invalid value')}"
+    if first.get("type") == "missing":
+        return ValidationError.keyed("error.request.missing", field=field)
+    detail = first.get("msg", "invalid value")
+    return ValidationError.keyed("error.request.invalid", field=field, detail=detail)
 
 
 async def handle_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    field, message = _describe_validation(exc)
+    error = _describe_validation(exc)
     if wants_json(request):
-        body = {"error": "invalid", "message": message, "field": field}
-        return JSONResponse(body, status_code=422)
-    return _error_page(request, 422, message)
+        return JSONResponse(error.to_dict(), status_code=422)
+    from clamor.web.deps import error_text
+
+    return _error_page(request, 422, error_text(request, error))
 
 
 async def handle_http_error(request: Request, exc: Exception) -> Response:

@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from clamor.core.errors import ClamorError
-from clamor.web.deps import app_state
+from clamor.web.deps import app_state, error_text
 
 
 def apply_then_redirect(
@@ -29,5 +29,5 @@ def apply_then_redirect(
             result = change(session)
             url = target(result) if callable(target) else target
     except ClamorError as exc:
-        return page(request, status_code=exc.status_code, error=exc.message, **context)
+        return page(request, status_code=exc.status_code, error=error_text(request, exc), **context)
     return RedirectResponse(url, status_code=303)

@@ -1,10 +1,12 @@
 import re
+import string
 from pathlib import Path
 
 from clamor.core.i18n import LANGUAGES, catalogue, normalise_language, pick, translate
 
 PACKAGE = Path(__file__).resolve().parents[2] / "clamor"
 LITERAL_KEY = re.compile(r"""\bt\(\s*["']([a-z_.]+)["']\s*[,)]""")
+ERROR_KEY = re.compile(r"""\.keyed\(\s*["']([a-z0-9_.]+)["']""")
 
 
 def test_every_entry_has_both_languages() -> None:
@@ -36,3 +38,24 @@ def test_language_names_are_normalised() -> None:
 def test_pick_falls_back_to_chinese() -> None:
     assert pick({"zh-CN": "客服部"}, "en") == "客服部"
     assert pick({"zh-CN": "客服部", "en": "Customer service"}, "en") == "Customer service"
+
+
+def test_every_error_key_raised_exists() -> None:
+    used = set()
+    for module in PACKAGE.rglob("*.py"):
+        used |= set(ERROR_KEY.findall(module.read_text(encoding="utf-8")))
+    assert used, "no keyed errors found"
+    assert sorted(used - set(catalogue())) == []
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_both_languages_of_an_entry_take_the_same_parameters() -> None:
+    differing = [
+        key
+        for key, entry in catalogue().items()
+        if len({frozenset(_placeholders(text)) for text in entry.values()}) > 1
+    ]
+    assert differing == []
