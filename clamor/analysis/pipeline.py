@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from clamor.analysis import category as category_stage
 from clamor.analysis import sentiment as sentiment_stage
 from clamor.analysis.category import Category
+from clamor.analysis.emotes import NO_EMOTES, read_emotes
 from clamor.analysis.explain import searchable
 from clamor.analysis.features import FeatureConfig
 from clamor.analysis.frozen import quick_init
@@ -209,8 +210,9 @@ def _finish(
     scored: dict[str, float] | None = None,
 ) -> Analysis:
     norm, highlight_in, language = item.norm, item.highlight_in, item.language
+    emotes = read_emotes(norm.emoticons, norm.emoji) if norm.emoticons or norm.emoji else NO_EMOTES
     sentiment = sentiment_stage.classify(
-        norm.text, language.code, highlight_in, for_sentiment, scored
+        norm.text, language.code, highlight_in, for_sentiment, scored, emotes
     )
     category = category_stage.classify(norm.text, highlight_in, for_category)
     pii = tuple(find_pii(item.raw))

@@ -3,15 +3,17 @@
 Chinese: one binary model (negative/positive) trained across hotel, e-commerce, delivery and
 book/computer reviews; the review corpora have no neutral class, so "neutral" is reported when
 the model is torn (P(positive) within `ZH_NEUTRAL_BAND` of 0.5) and the three probabilities say
-so. English: a three-class model trained on airline tweets. Text in another language is read
-by the model of its dominant script.
+so. Weibo emoticons and emoji, which the review-trained model never saw, shift its log-odds
+(see emotes). English: a three-class model trained on airline tweets. Text in another language
+is read by the model of its dominant script.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from clamor.analysis.explain import Evidence, evidence
+from clamor.analysis.emotes import NO_EMOTES, STEP, EmoteSignal
+from clamor.analysis.explain import Evidence, evidence, find_spans
 from clamor.analysis.frozen import quick_init
 from clamor.analysis.hashing import Hashed
 from clamor.analysis.language import ZH
@@ -56,33 +58,57 @@ def classify(
     raw_searchable: str = "",
     features: Hashed | Vector | None = None,
     scored: dict[str, float] | None = None,
+    emotes: EmoteSignal = NO_EMOTES,
 ) -> Sentiment:
     """Sentiment of a normalised `text`; reasons are located in `raw_searchable` (see explain).
     `features`: the text's hashed features or vector for this model, when the caller has them.
     `scored`: the configured transformer's probabilities for the text, when the caller batched
-    them (see registry.transformer_for); otherwise the transformer, if any, is asked here."""
+    them (see registry.transformer_for); otherwise the transformer, if any, is asked here.
+    `emotes`: the text's emoticons (see emotes); they count for the Chinese n-gram model only."""
     model = get_model(model_for(language))
     vector = as_vector(model, text, features)
     transformer = transformer_for(language) if scored is None else None
     if transformer is not None:
         scored = transformer.probabilities_many([text])[0]
+    emotes = emotes if language == ZH and scored is None else NO_EMOTES
     if scored is not None:
         by_class = scored  # the user's own model decides; the n-grams still explain
-    elif len(vector.ids) == 0:
+    elif len(vector.ids) == 0 and not emotes:
         return NO_SIGNAL
     else:
-        probs = model.probabilities(model.decision(vector))
+        decision = model.decision(vector) if len(vector.ids) else model.intercept
+        if emotes:  # a shift in log-odds after the temperature, so scaled back up by it
+            decision = decision + emotes.shift * model.temperature
+        probs = model.probabilities(decision)
         by_class = dict(zip(model.classes, probs.tolist(), strict=True))
     label, distribution = _three_way(by_class)
     if len(vector.ids) == 0:
-        return Sentiment(label, distribution)
+        found = _emote_evidence(raw_searchable or text, emotes, label, model.temperature)
+        return Sentiment(label, distribution, found)
     if label not in model.classes:  # neutral, from a binary model: explain the likelier side
         label_of_model = max(model.classes, key=lambda c: by_class.get(c, 0.0))
     else:
         label_of_model = label
     winner = model.classes.index(label_of_model)
-    reasons = model.contributions(text, vector, winner, top=REASONS)
-    return Sentiment(label, distribution, evidence(raw_searchable or text, reasons))
+    reasons = evidence(raw_searchable or text, model.contributions(text, vector, winner, REASONS))
+    if emotes:
+        found = _emote_evidence(raw_searchable or text, emotes, label_of_model, model.temperature)
+        reasons = tuple(sorted(found + reasons, key=lambda e: -e.weight)[:REASONS])
+    return Sentiment(label, distribution, reasons)
+
+
+def _emote_evidence(
+    haystack: str, emotes: EmoteSignal, label: str, temperature: float
+) -> tuple[Evidence, ...]:
+    """The emoticons that pushed toward `label` (positive or negative), as reasons, weighed in
+    the units of the n-gram contributions (logits before the temperature)."""
+    toward = 1 if label == POSITIVE else -1 if label == NEGATIVE else 0
+    weight = STEP * temperature
+    return tuple(
+        Evidence(token, weight, find_spans(haystack, token))
+        for token, polarity in emotes.counted
+        if polarity * toward > 0
+    )
 
 
 def _three_way(by_class: dict[str, float]) -> tuple[str, dict[str, float]]:

@@ -148,10 +148,11 @@ def evaluate_file(
 
 
 def _eval_sentiment(rows: list[dict], text_col: str, label_col: str, lang, binary: bool):  # type: ignore[no-untyped-def]
+    from clamor.analysis.emotes import read_emotes
     from clamor.analysis.evaluate import normalise_sentiment_label, score
     from clamor.analysis.explain import searchable
     from clamor.analysis.language import detect
-    from clamor.analysis.normalize import model_text
+    from clamor.analysis.normalize import normalize
     from clamor.analysis.sentiment import NEGATIVE, NEUTRAL, POSITIVE, classify
 
     truth, predicted = [], []
@@ -162,7 +163,9 @@ def _eval_sentiment(rows: list[dict], text_col: str, label_col: str, lang, binar
             continue
         text = row[text_col]
         language = lang or detect(text).code
-        result = classify(model_text(text), language, searchable(text))
+        norm = normalize(text)  # as analyze() reads it: emoticons count too
+        emotes = read_emotes(norm.emoticons, norm.emoji)
+        result = classify(norm.text, language, searchable(text), emotes=emotes)
         if binary:
             p = result.probabilities
             guess = POSITIVE if p[POSITIVE] >= p[NEGATIVE] else NEGATIVE
