@@ -31,8 +31,8 @@ def use_hasher(hasher: PasswordHasher) -> None:
 
 def check_password_policy(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(
-            f"password must be at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        raise ValidationError.keyed(
+            "error.accounts.password_too_short", field="password", min=MIN_PASSWORD_LENGTH
         )
 
 

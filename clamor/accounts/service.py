@@ -45,7 +45,7 @@ def _user_snapshot(user: User) -> dict[str, object]:
 def get_user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFoundError(f"no user named {username!r}", field="username")
+        raise NotFoundError.keyed("error.accounts.no_user", field="username", username=username)
     return user
 
 
@@ -66,13 +66,15 @@ def create_user(
 ) -> User:
     actor.require("users.manage")
     if not USERNAME_PATTERN.match(username):
-        raise ValidationError(
-            "user name must be 2–64 letters, digits, '.', '_' or '-'", field="username"
-        )
+        raise ValidationError.keyed("error.accounts.bad_username", field="username")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise ConflictError(f"a user named {username!r} already exists", field="username")
+        raise ConflictError.keyed(
+            "error.accounts.username_taken", field="username", username=username
+        )
     if language not in LANGUAGES:
-        raise ValidationError(f"language must be one of {', '.join(LANGUAGES)}", field="language")
+        raise ValidationError.keyed(
+            "error.accounts.language_unknown", field="language", languages=", ".join(LANGUAGES)
+        )
     now = clock.now()
     user = User(
         username=username,
@@ -88,7 +90,9 @@ def create_user(
     try:
         session.flush()
     except IntegrityError as exc:  # a concurrent insert of the same name
-        raise ConflictError(f"a user named {username!r} already exists", field="username") from exc
+        raise ConflictError.keyed(
+            "error.accounts.username_taken", field="username", username=username
+        ) from exc
     audit.record(session, actor, "users.create", "user", user.id, after=_user_snapshot(user))
     return user
 
@@ -125,7 +129,9 @@ def set_active(session: Session, actor: Principal, username: str, active: bool) 
 
 def set_language(session: Session, actor: Principal, language: str) -> None:
     if language not in LANGUAGES:
-        raise ValidationError(f"language must be one of {', '.join(LANGUAGES)}", field="language")
+        raise ValidationError.keyed(
+            "error.accounts.language_unknown", field="language", languages=", ".join(LANGUAGES)
+        )
     if actor.user_id is None:
         return
     user = session.get(User, actor.user_id)
@@ -174,9 +180,7 @@ def check_login_allowed(session: Session, settings: Settings, username: str, ip:
         _failures_since(session, LoginAttempt.ip, ip, since) >= settings.login_max_failures_per_ip
     )
     if too_many_for_account or too_many_for_ip:
-        raise RateLimited(
-            "too many failed logins; wait and try again", retry_after=int(window.total_seconds())
-        )
+        raise RateLimited.keyed_after("error.accounts.too_many_logins", int(window.total_seconds()))
 
 
 @dataclass(frozen=True)
@@ -276,12 +280,14 @@ def create_token(
     if actor.user_id != user.id:
         actor.require("users.manage")
     if not name.strip():
-        raise ValidationError("a token needs a name", field="name")
+        raise ValidationError.keyed("error.accounts.token_name_missing", field="name")
     if not scopes:
-        raise ValidationError("a token needs at least one scope", field="scopes")
+        raise ValidationError.keyed("error.accounts.token_scope_missing", field="scopes")
     unknown = unknown_scopes(scopes)
     if unknown:
-        raise ValidationError(f"unknown scope(s): {', '.join(unknown)}", field="scopes")
+        raise ValidationError.keyed(
+            "error.accounts.scope_unknown", field="scopes", scopes=", ".join(unknown)
+        )
     secret = TOKEN_PREFIX + new_token()
     token = ApiToken(
         user_id=user.id,
@@ -312,7 +318,7 @@ def list_tokens(session: Session, user_id: int) -> list[ApiToken]:
 def revoke_token(session: Session, actor: Principal, token_id: int) -> None:
     token = session.get(ApiToken, token_id)
     if token is None or token.revoked_at is not None:
-        raise NotFoundError(f"no active token {token_id}", field="token_id")
+        raise NotFoundError.keyed("error.accounts.no_token", field="token_id", token_id=token_id)
     if token.user_id != actor.user_id:
         actor.require("users.manage")
     token.revoked_at = clock.now()
@@ -323,8 +329,8 @@ def user_for_token(session: Session, secret: str) -> tuple[User, frozenset[str]]
     """The owner of a live API token and the token's scopes."""
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(secret)))
     if token is None or token.revoked_at is not None:
-        raise AuthenticationError("invalid or revoked API token")
+        raise AuthenticationError.keyed("error.accounts.token_invalid")
     user = session.get(User, token.user_id)
     if user is None or not user.is_active:
-        raise AuthenticationError("the token's user is disabled")
+        raise AuthenticationError.keyed("error.accounts.token_user_disabled")
     return user, frozenset(token.scopes)

@@ -34,8 +34,10 @@ from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, Self
 
 from clamor.core.errors import ValidationError
+from clamor.core.i18n import translate
 
 FIELDS = frozenset({"lang", "source", "author", "category"})
 _OPERATORS = {"AND": "AND", "OR": "OR", "NOT": "NOT", "且": "AND", "或": "OR", "非": "NOT"}
@@ -46,11 +48,44 @@ _STOP_CHARS = set('()"“”「」') | {" ", "\t", "\n", "\r", "\u3000"}
 
 
 class QuerySyntaxError(ValidationError):
-    """A watch query that cannot be parsed; `position` is the 0-based character offset."""
+    """A watch query that cannot be parsed; `position` is the 0-based character offset.
 
-    def __init__(self, message: str, position: int, *, field: str | None = "query") -> None:
-        super().__init__(f"{message} at position {position}", field=field)
+    `keyed(key, position=…, **params)`: the catalogue entry `key` says what is wrong, and the
+    message (and `text(language)`) add where, in the words of `error.watch.at_position`."""
+
+    def __init__(
+        self,
+        message: str,
+        position: int,
+        *,
+        field: str | None = "query",
+        key: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(f"{message} at position {position}", field=field, key=key, params=params)
         self.position = position
+
+    @classmethod
+    def keyed(
+        cls, key: str, *, field: str | None = "query", position: int = 0, **params: Any
+    ) -> Self:
+        reason = ValidationError.keyed(key, field=field, **params)
+        return cls(reason.message, position, field=field, key=key, params=reason.params)
+
+    def reason(self) -> ValidationError:
+        """What is wrong without where, in either language (to wrap in another message)."""
+        what = self.message.rsplit(" at position", 1)[0]
+        return ValidationError(what, field=self.field, key=self.key, params=self.params)
+
+    def text(self, language: str) -> str:
+        if not self.key:
+            return self.message
+        return translate(
+            "error.watch.at_position",
+            language,
+            reason=self.reason().text(language),
+            position=self.position,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -243,7 +278,7 @@ def _read_quoted(query: str, start: int) -> tuple[str, int]:
     closing = _QUOTES[query[start]]
     end = query.find(closing, start + 1)
     if end < 0:
-        raise QuerySyntaxError("unterminated quote", start)
+        raise QuerySyntaxError.keyed("error.watch.unterminated_quote", position=start)
     return query[start + 1 : end], end + 1
 
 
@@ -262,7 +297,7 @@ def _tokenize(query: str) -> list[_Token]:
             tokens.append(_term_token(text, index, quoted=True, prefix=False))
             index = end
         elif char in "”」":
-            raise QuerySyntaxError("closing quote without an opening one", index)
+            raise QuerySyntaxError.keyed("error.watch.stray_closing_quote", position=index)
         else:
             index = _read_word(query, index, tokens)
     tokens.append(_Token("END", len(query)))
@@ -280,7 +315,7 @@ def _read_word(query: str, start: int, tokens: list[_Token]) -> int:
     if word.startswith("NEAR/") or word == "NEAR":
         near = _NEAR_RE.match(word)
         if near is None:
-            raise QuerySyntaxError("NEAR needs a distance, e.g. NEAR/5", start)
+            raise QuerySyntaxError.keyed("error.watch.near_distance", position=start)
         tokens.append(_Token("NEAR", start, number=int(near.group(1))))
         return end
     field = _FIELD_RE.match(word)
@@ -298,7 +333,9 @@ def _read_field(
 ) -> int:
     if name.lower() not in FIELDS:
         known = ", ".join(sorted(FIELDS))
-        raise QuerySyntaxError(f"unknown field '{name}' (known: {known})", start)
+        raise QuerySyntaxError.keyed(
+            "error.watch.unknown_field", position=start, name=name, known=known
+        )
     if not value and end < len(query) and query[end] in _QUOTES:
         value, end = _read_quoted(query, end)
         prefix = end < len(query) and query[end] == "*"
@@ -307,7 +344,7 @@ def _read_field(
         prefix = value.endswith("*")
         value = value.rstrip("*")
     if not value.strip():
-        raise QuerySyntaxError(f"field '{name}' needs a value", start)
+        raise QuerySyntaxError.keyed("error.watch.field_no_value", position=start, name=name)
     tokens.append(
         _Token("FIELD", start, value.strip().casefold(), prefix=prefix, field=name.lower())
     )
@@ -317,8 +354,10 @@ def _read_field(
 def _term_token(raw: str, position: int, *, quoted: bool, prefix: bool) -> _Token:
     text = normalize_term(raw)
     if not text:
-        what = "phrase" if quoted else "term"
-        raise QuerySyntaxError(f"{what} has no letters or digits", position)
+        raise QuerySyntaxError.keyed(
+            "error.watch.phrase_no_letters" if quoted else "error.watch.term_no_letters",
+            position=position,
+        )
     return _Token("TERM", position, text, quoted=quoted, prefix=prefix)
 
 
@@ -338,12 +377,16 @@ class _Parser:
 
     def parse(self) -> Node:
         if self.current.kind == "END":
-            raise QuerySyntaxError("empty query", 0)
+            raise QuerySyntaxError.keyed("error.watch.empty_query", position=0)
         node = self.parse_or()
         if self.current.kind == ")":
-            raise QuerySyntaxError("unbalanced parenthesis", self.current.position)
+            raise QuerySyntaxError.keyed(
+                "error.watch.unbalanced_parenthesis", position=self.current.position
+            )
         if self.current.kind != "END":
-            raise QuerySyntaxError("unexpected input", self.current.position)
+            raise QuerySyntaxError.keyed(
+                "error.watch.unexpected_input", position=self.current.position
+            )
         return node
 
     def parse_or(self) -> Node:
@@ -389,10 +432,14 @@ class _Parser:
         if token.kind == "(":
             self.advance()
             if self.current.kind == ")":
-                raise QuerySyntaxError("empty parentheses", token.position)
+                raise QuerySyntaxError.keyed(
+                    "error.watch.empty_parentheses", position=token.position
+                )
             node = self.parse_or()
             if self.current.kind != ")":
-                raise QuerySyntaxError("unbalanced parenthesis", token.position)
+                raise QuerySyntaxError.keyed(
+                    "error.watch.unbalanced_parenthesis", position=token.position
+                )
             self.advance()
             return node
         if token.kind == "TERM":
@@ -402,11 +449,15 @@ class _Parser:
             self.advance()
             return FieldFilter(token.field, token.value, token.prefix)
         if token.kind == "END":
-            raise QuerySyntaxError("query ends where a term was expected", token.position)
+            raise QuerySyntaxError.keyed("error.watch.ends_early", position=token.position)
         if token.kind == ")":
-            raise QuerySyntaxError("unbalanced parenthesis", token.position)
+            raise QuerySyntaxError.keyed(
+                "error.watch.unbalanced_parenthesis", position=token.position
+            )
         label = f"NEAR/{token.number}" if token.kind == "NEAR" else token.value
-        raise QuerySyntaxError(f"operator {label} needs a term before it", token.position)
+        raise QuerySyntaxError.keyed(
+            "error.watch.operator_needs_term", position=token.position, operator=label
+        )
 
 
 def _is_positional(node: Node) -> bool:
@@ -417,9 +468,7 @@ def _is_positional(node: Node) -> bool:
 
 def _require_positional(node: Node, position: int) -> None:
     if not _is_positional(node):
-        raise QuerySyntaxError(
-            "NEAR works on terms, phrases, prefixes or OR-groups of them", position
-        )
+        raise QuerySyntaxError.keyed("error.watch.near_positional", position=position)
 
 
 def parse_query(query: str) -> Node:
@@ -657,10 +706,11 @@ class WatchSet:
             try:
                 tree = parse_query(text)
             except QuerySyntaxError as error:
-                raise QuerySyntaxError(
-                    f"query {query_id!r}: {error.message.rsplit(' at position', 1)[0]}",
-                    error.position,
+                raise QuerySyntaxError.keyed(
+                    "error.watch.query_invalid",
                     field=query_id,
+                    position=error.position,
+                    detail=error.reason(),
                 ) from None
             positive = tuple(dict.fromkeys(iter_terms(tree, positive_only=True)))
             compiled[query_id] = CompiledQuery(query_id, text, tree, positive)

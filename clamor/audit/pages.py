@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from clamor.audit import service as audit
-from clamor.core.errors import ValidationError
+from clamor.core.errors import Term, ValidationError
 from clamor.core.i18n import action_label
 from clamor.core.principal import Principal
 from clamor.web.deps import app_state, request_language, require
@@ -24,7 +24,9 @@ def _date(value: str, field: str) -> datetime | None:
     try:
         return datetime.fromisoformat(value).replace(tzinfo=UTC)
     except ValueError as exc:
-        raise ValidationError(f"{field}: use the form YYYY-MM-DD", field=field) from exc
+        raise ValidationError.keyed(
+            "error.audit.bad_date", field=field, label=Term(f"error.audit.label.{field}")
+        ) from exc
 
 
 @router.get("/audit")

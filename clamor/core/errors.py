@@ -56,7 +56,7 @@ class ClamorError(Exception):
         self.params = params or {}
 
     @classmethod
-    def keyed(cls, key: str, *, field: str | None = None, **params: Any) -> Self:
+    def keyed(cls, key: str, /, *, field: str | None = None, **params: Any) -> Self:
         """The error whose words are catalogue entry `key`, filled with `params` (and `field`,
         which the words may name as `{field}`)."""
         filled = {"field": field, **params} if field is not None else params
@@ -75,7 +75,7 @@ class ClamorError(Exception):
         return body
 
 
-def _words(key: str, language: str, params: dict[str, Any]) -> str:
+def _words(key: str, language: str, params: dict[str, Any], /) -> str:
     return translate(key, language, **{name: _in(language, v) for name, v in params.items()})
 
 
@@ -128,7 +128,7 @@ class RateLimited(ClamorError):
         self.retry_after = retry_after
 
     @classmethod
-    def keyed_after(cls, key: str, retry_after: int, **params: Any) -> RateLimited:
+    def keyed_after(cls, key: str, retry_after: int, /, **params: Any) -> RateLimited:
         """`keyed` for a refusal that says when to try again."""
         return cls(_words(key, "en", params), retry_after=retry_after, key=key, params=params)
 

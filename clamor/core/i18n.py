@@ -46,7 +46,7 @@ def normalise_language(value: str | None) -> str:
     return DEFAULT_LANGUAGE
 
 
-def translate(key: str, language: str, **params: Any) -> str:
+def translate(key: str, language: str, /, **params: Any) -> str:
     entry = catalogue().get(key)
     if entry is None:
         return key

@@ -48,19 +48,21 @@ class StoredId:
 
 def validate(incoming: ItemIn) -> None:
     if incoming.kind not in ITEM_KINDS:
-        raise ValidationError(f"kind must be one of {', '.join(sorted(ITEM_KINDS))}", field="kind")
+        raise ValidationError.keyed(
+            "error.intake.kind_unknown", field="kind", kinds=", ".join(sorted(ITEM_KINDS))
+        )
     if not incoming.source.strip():
-        raise ValidationError("source must not be empty", field="source")
+        raise ValidationError.keyed("error.intake.field_empty", field="source")
     if not incoming.external_id.strip():
-        raise ValidationError("external_id must not be empty", field="external_id")
+        raise ValidationError.keyed("error.intake.field_empty", field="external_id")
     if len(incoming.external_id) > 200:
-        raise ValidationError("external_id is longer than 200 characters", field="external_id")
+        raise ValidationError.keyed("error.intake.too_long", field="external_id", max=200)
     if not incoming.text.strip() and not (incoming.title or "").strip():
-        raise ValidationError("text must not be empty", field="text")
+        raise ValidationError.keyed("error.intake.field_empty", field="text")
     if len(incoming.text) > MAX_TEXT_CHARS:
-        raise ValidationError(f"text is longer than {MAX_TEXT_CHARS} characters", field="text")
+        raise ValidationError.keyed("error.intake.too_long", field="text", max=MAX_TEXT_CHARS)
     if incoming.published_at is not None and incoming.published_at.tzinfo is None:
-        raise ValidationError("published_at needs a time zone", field="published_at")
+        raise ValidationError.keyed("error.intake.no_time_zone", field="published_at")
 
 
 def store_items(

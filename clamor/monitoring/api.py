@@ -32,11 +32,9 @@ def _decode_posts(raw: bytes, content_type: str) -> list[tuple[int | None, objec
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValidationError("body is not UTF-8 text", field="body") from None
+        raise ValidationError.keyed("error.monitoring.body_not_utf8", field="body") from None
     if not text.strip():
-        raise ValidationError(
-            "body is empty: send a post, an array of posts or JSONL", field="body"
-        )
+        raise ValidationError.keyed("error.monitoring.body_empty", field="body")
     jsonl = "ndjson" in content_type or "jsonl" in content_type
     if not jsonl:
         try:
@@ -45,9 +43,12 @@ def _decode_posts(raw: bytes, content_type: str) -> list[tuple[int | None, objec
             if text.lstrip().startswith("{") and "\n" in text.strip():
                 jsonl = True  # JSONL sent as application/json
             else:
-                raise ValidationError(
-                    f"body is not JSON: line {exc.lineno}, column {exc.colno}: {exc.msg}",
+                raise ValidationError.keyed(
+                    "error.monitoring.body_not_json",
                     field="body",
+                    line=exc.lineno,
+                    column=exc.colno,
+                    detail=exc.msg,
                 ) from None
         else:
             if isinstance(value, dict) and isinstance(value.get("posts"), list):
@@ -66,10 +67,12 @@ async def ingest_posts(
     for JSONL) and field. 202 when at least one post was valid, 422 when none was."""
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:
-        raise ValidationError(f"body larger than {MAX_BODY_BYTES} bytes", field="body")
+        raise ValidationError.keyed(
+            "error.monitoring.body_too_large", field="body", max=MAX_BODY_BYTES
+        )
     pairs = _decode_posts(raw, request.headers.get("content-type", ""))
     if len(pairs) > MAX_POSTS:
-        raise ValidationError(f"at most {MAX_POSTS} posts per request", field="body")
+        raise ValidationError.keyed("error.monitoring.too_many_posts", field="body", max=MAX_POSTS)
     decoded = [(line, post) for line, post in pairs if not isinstance(post, PostError)]
     errors = [post for _, post in pairs if isinstance(post, PostError)]
     good, bad = parse_batch(decoded)

@@ -51,10 +51,8 @@ def parse_moment(value: str, name: str) -> datetime | None:
         value = re.sub(r" (\d\d:\d\d)$", r"+\1", value.replace("Z", "+00:00"))
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise ValidationError(
-            f"{name}: {value!r} is not a date-time (e.g. 2026-03-09T08:00 or "
-            "2026-03-09T00:00:00+08:00)",
-            field=name,
+        raise ValidationError.keyed(
+            "error.monitoring.not_a_moment", field=name, value=value
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LOCAL_ZONE)
@@ -67,7 +65,7 @@ def _parse_cursor(value: str) -> tuple[datetime, int] | None:
     moment, _, item_id = value.rpartition("~")
     parsed = parse_moment(moment, "cursor") if moment else None
     if parsed is None or not item_id.isdigit():
-        raise ValidationError("cursor: not a cursor from this list", field="cursor")
+        raise ValidationError.keyed("error.monitoring.bad_cursor", field="cursor")
     return parsed, int(item_id)
 
 
@@ -89,16 +87,20 @@ class PostFilter:
 
         sentiment, category = value("sentiment"), value("category")
         if sentiment and sentiment not in SENTIMENTS:
-            raise ValidationError(
-                f"sentiment must be one of {', '.join(SENTIMENTS)}", field="sentiment"
+            raise ValidationError.keyed(
+                "error.monitoring.sentiment_choice",
+                field="sentiment",
+                choices=", ".join(SENTIMENTS),
             )
         if category and category not in (*CATEGORIES, OTHER):
-            raise ValidationError(
-                f"category must be one of {', '.join((*CATEGORIES, OTHER))}", field="category"
+            raise ValidationError.keyed(
+                "error.monitoring.category_choice",
+                field="category",
+                choices=", ".join((*CATEGORIES, OTHER)),
             )
         start, end = parse_moment(value("from"), "from"), parse_moment(value("to"), "to")
         if start and end and end <= start:
-            raise ValidationError("to must be later than from", field="to")
+            raise ValidationError.keyed("error.monitoring.to_before_from", field="to")
         return cls(
             start=start,
             end=end,

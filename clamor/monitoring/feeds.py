@@ -55,19 +55,23 @@ def parse_feed(data: bytes) -> list[FeedEntry]:
     """Entries of an RSS 2.0 or Atom document; FeedError names the line and column."""
     head = data[:4096].lower()
     if b"<!doctype" in head or b"<!entity" in data.lower():
-        raise FeedError("feed declares a DTD or entities, which are refused", field="feed")
+        raise FeedError.keyed("error.monitoring.feed_dtd", field="feed")
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
         line, column = exc.position
-        raise FeedError(
-            f"malformed XML at line {line}, column {column + 1}: {exc.msg}", field="feed"
+        raise FeedError.keyed(
+            "error.monitoring.feed_malformed",
+            field="feed",
+            line=line,
+            column=column + 1,
+            detail=exc.msg,
         ) from None
     if root.tag == f"{ATOM}feed":
         return [_atom_entry(entry) for entry in root.iter(f"{ATOM}entry")]
     if root.tag in ("rss", "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}RDF"):
         return [_rss_entry(item) for item in root.iter() if _local(item.tag) == "item"]
-    raise FeedError(f"not an RSS or Atom feed (root element <{_local(root.tag)}>)", field="feed")
+    raise FeedError.keyed("error.monitoring.feed_not_rss", field="feed", root=_local(root.tag))
 
 
 def _local(tag: str) -> str:
@@ -182,7 +186,9 @@ class Fetcher:
             for chunk in response.iter_bytes():
                 body += chunk
                 if len(body) > MAX_FEED_BYTES:
-                    raise FeedError(f"feed larger than {MAX_FEED_BYTES} bytes", field="feed")
+                    raise FeedError.keyed(
+                        "error.monitoring.feed_too_large", field="feed", max=MAX_FEED_BYTES
+                    )
             return FetchResult(
                 response.status_code,
                 body,
@@ -214,7 +220,9 @@ def poll_source(db: Database, queue: Queue, fetcher: Fetcher, source_id: int) ->
         if result.status == 304:
             entries: list[FeedEntry] = []
         elif result.status >= 400:
-            raise FeedError(f"HTTP {result.status} from {url}", field="url")
+            raise FeedError.keyed(
+                "error.monitoring.feed_http", field="url", status=result.status, url=url
+            )
         else:
             entries = parse_feed(result.body)
     except (FeedError, httpx.HTTPError) as exc:

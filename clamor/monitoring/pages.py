@@ -11,10 +11,11 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from clamor.core.errors import ClamorError, ValidationError
+from clamor.core.i18n import translate
 from clamor.core.principal import Principal
 from clamor.monitoring import browse, pipeline, service
 from clamor.monitoring.api import app_queue
-from clamor.web.deps import app_state, error_text, require
+from clamor.web.deps import app_state, error_text, request_language, require
 from clamor.web.forms import apply_then_redirect
 from clamor.web.render import render
 
@@ -26,6 +27,11 @@ ROMAN = {1: "IV", 2: "III", 3: "II", 4: "I"}
 
 def _render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
     return render(request, template, status_code=status_code, levels=LEVELS, roman=ROMAN, **context)
+
+
+def _words(request: Request, key: str, **params: object) -> str:
+    """A refusal this page makes itself, in the reader's language."""
+    return translate(key, request_language(request), **params)
 
 
 @router.get("/monitoring")
@@ -135,7 +141,12 @@ def alert_action(
     try:
         snooze_hours = float(hours) if hours.strip() else None
     except ValueError:
-        return _alerts_page(request, back, status_code=422, error="hours: not a number")
+        return _alerts_page(
+            request,
+            back,
+            status_code=422,
+            error=_words(request, "error.monitoring.page_hours_not_number"),
+        )
     try:
         with app_state(request).db.write() as session:
             service.change_alert(
@@ -285,7 +296,10 @@ def add_source(
         seconds = int(interval)
     except ValueError:
         return _sources_page(
-            request, status_code=422, error="interval: not a whole number of seconds", form=form
+            request,
+            status_code=422,
+            error=_words(request, "error.monitoring.page_interval_not_whole"),
+            form=form,
         )
     return apply_then_redirect(
         request,
@@ -309,7 +323,11 @@ def source_action(
         "delete": lambda s: service.delete_source(s, principal, source_id),
     }
     if action not in changes:
-        return _sources_page(request, status_code=404, error=f"unknown action {action!r}")
+        return _sources_page(
+            request,
+            status_code=404,
+            error=_words(request, "error.monitoring.page_unknown_action", action=repr(action)),
+        )
     return apply_then_redirect(
         request, changes[action], "/monitoring/sources?done=notice.source_saved", _sources_page
     )
@@ -354,16 +372,28 @@ def job_action(
     if job_id.startswith(pipeline.PARKED_ITEM_PREFIX):
         item_id = job_id.removeprefix(pipeline.PARKED_ITEM_PREFIX)
         if action != "requeue" or not item_id.isdigit():
-            return _jobs_page(request, status_code=404, error=f"unknown action {action!r}")
+            return _jobs_page(
+                request,
+                status_code=404,
+                error=_words(request, "error.monitoring.page_unknown_action", action=repr(action)),
+            )
         done = pipeline.requeue_parked_item(app_state(request).db, int(item_id))
     elif action == "requeue":
         done = queue.requeue_parked(job_id)
     elif action == "discard":
         done = queue.discard_parked(job_id)
     else:
-        return _jobs_page(request, status_code=404, error=f"unknown action {action!r}")
+        return _jobs_page(
+            request,
+            status_code=404,
+            error=_words(request, "error.monitoring.page_unknown_action", action=repr(action)),
+        )
     if not done:
-        return _jobs_page(request, status_code=404, error=f"no parked job {job_id}")
+        return _jobs_page(
+            request,
+            status_code=404,
+            error=_words(request, "error.monitoring.page_no_parked_job", job=job_id),
+        )
     from clamor.audit import service as audit
 
     with app_state(request).db.write() as session:

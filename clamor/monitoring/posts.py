@@ -68,10 +68,12 @@ def _string(post: dict[str, Any], name: str, *, required: bool = False) -> str |
     value = post.get(name)
     if value is None or value == "":
         if required:
-            raise ValidationError(f"{name} is required", field=name)
+            raise ValidationError.keyed("error.monitoring.post_required", field=name)
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValidationError(f"{name} must be a string, got {type(value).__name__}", field=name)
+        raise ValidationError.keyed(
+            "error.monitoring.post_not_string", field=name, type=type(value).__name__
+        )
     return str(value)
 
 
@@ -80,9 +82,11 @@ def _count(post: dict[str, Any], name: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError(f"{name} must be a number, got {type(value).__name__}", field=name)
+        raise ValidationError.keyed(
+            "error.monitoring.post_not_number", field=name, type=type(value).__name__
+        )
     if not math.isfinite(value) or value < 0 or value != int(value):
-        raise ValidationError(f"{name} must be a whole number ≥ 0, got {value}", field=name)
+        raise ValidationError.keyed("error.monitoring.post_not_count", field=name, value=value)
     return int(value)
 
 
@@ -90,44 +94,46 @@ def parse_time(value: object, name: str = "created_at") -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise ValidationError(f"{name} must be a date-time, got a boolean", field=name)
+        raise ValidationError.keyed("error.monitoring.time_boolean", field=name)
     if isinstance(value, int | float):
         try:
             return datetime.fromtimestamp(float(value), UTC)
         except (OverflowError, OSError, ValueError):
-            raise ValidationError(f"{name}: {value} is not a valid UNIX time", field=name) from None
+            raise ValidationError.keyed(
+                "error.monitoring.time_bad_unix", field=name, value=value
+            ) from None
     if not isinstance(value, str):
-        raise ValidationError(f"{name} must be an ISO 8601 string or UNIX seconds", field=name)
+        raise ValidationError.keyed("error.monitoring.time_wrong_type", field=name)
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise ValidationError(
-            f"{name}: {value!r} is not an ISO 8601 date-time (e.g. 2026-03-10T08:00:00+08:00)",
-            field=name,
+        raise ValidationError.keyed(
+            "error.monitoring.time_not_iso", field=name, value=value
         ) from None
     if parsed.tzinfo is None:
-        raise ValidationError(f"{name}: {value!r} needs a time zone (e.g. +08:00 or Z)", field=name)
+        raise ValidationError.keyed("error.monitoring.time_no_zone", field=name, value=value)
     return parsed.astimezone(UTC)
 
 
 def post_to_item(post: object) -> ItemIn:
     """One post → ItemIn; ValidationError names the field."""
     if not isinstance(post, dict):
-        raise ValidationError(f"a post must be a JSON object, got {type(post).__name__}")
+        raise ValidationError.keyed("error.monitoring.post_not_object", type=type(post).__name__)
     unknown = sorted(set(post) - FIELDS)
     if unknown:
-        raise ValidationError(f"unknown field(s): {', '.join(unknown)}", field=unknown[0])
+        raise ValidationError.keyed(
+            "error.monitoring.post_unknown_fields", field=unknown[0], names=", ".join(unknown)
+        )
     platform = _string(post, "platform", required=True)
     external_id = _string(post, "id", required=True)
     text = post.get("text")
     if not isinstance(text, str) or not text.strip():
-        raise ValidationError(
-            "text is required" if text in (None, "") else "text must be a non-empty string",
-            field="text",
-        )
+        if text in (None, ""):
+            raise ValidationError.keyed("error.monitoring.post_required", field="text")
+        raise ValidationError.keyed("error.monitoring.post_text_empty", field="text")
     verified = post.get("author_verified")
     if verified is not None and not isinstance(verified, bool):
-        raise ValidationError("author_verified must be true or false", field="author_verified")
+        raise ValidationError.keyed("error.monitoring.post_not_boolean", field="author_verified")
     meta: dict[str, Any] = {}
     for name, key in (
         ("author_followers", "followers"),

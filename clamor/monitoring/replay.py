@@ -56,10 +56,12 @@ class Loaded:
 def load(path: Path) -> Loaded:
     """Read a replay file (or a folder of PHEME files); bad lines become problems."""
     if not path.exists():
-        raise ValidationError(f"{path}: no such file", field="file")
+        raise ValidationError.keyed("error.monitoring.replay_missing", field="file", path=str(path))
     files = sorted(path.glob("*.json")) if path.is_dir() else [path]
     if not files:
-        raise ValidationError(f"{path}: no .json files in this folder", field="file")
+        raise ValidationError.keyed(
+            "error.monitoring.replay_empty_folder", field="file", path=str(path)
+        )
     items: list[ItemIn] = []
     problems: list[Problem] = []
     kinds = set()
@@ -73,8 +75,8 @@ def load(path: Path) -> Loaded:
             try:
                 item = post_to_item(row)
                 if item.published_at is None:
-                    raise ValidationError(
-                        "created_at is required in a replay file", field="created_at"
+                    raise ValidationError.keyed(
+                        "error.monitoring.replay_no_time", field="created_at"
                     )
             except ValidationError as exc:
                 problems.append(Problem(file.name, line, exc.message))
@@ -88,15 +90,21 @@ def _rows(file: Path) -> tuple[str, Iterator[tuple[int | None, Any]]]:
     try:
         text = file.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ValidationError(f"{file}: not UTF-8 text ({exc.reason})", field="file") from None
+        raise ValidationError.keyed(
+            "error.monitoring.replay_not_utf8", field="file", path=str(file), detail=exc.reason
+        ) from None
     head = text.lstrip()[:1]
     if head == "[":
         try:
             tweets = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ValidationError(
-                f"{file}: bad JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+            raise ValidationError.keyed(
+                "error.monitoring.replay_bad_json",
                 field="file",
+                path=str(file),
+                line=exc.lineno,
+                column=exc.colno,
+                detail=exc.msg,
             ) from None
         return "pheme", ((None, _tweet_post(t)) for t in tweets)
     if head == "{":
@@ -107,9 +115,8 @@ def _rows(file: Path) -> tuple[str, Iterator[tuple[int | None, Any]]]:
         return "airline", _csv_rows(reader, _airline_post)
     if {"tweet_id", "author_id", "inbound", "created_at", "text"} <= columns:
         return "twcs", _csv_rows(reader, _twcs_post)
-    raise ValidationError(
-        f"{file}: not a known replay format (JSONL posts, PHEME JSON, airline or twcs CSV)",
-        field="file",
+    raise ValidationError.keyed(
+        "error.monitoring.replay_unknown_format", field="file", path=str(file)
     )
 
 

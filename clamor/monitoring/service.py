@@ -37,13 +37,15 @@ FALSE_ALERT_QUIET = timedelta(days=7)
 def _query_values(name: str, kind: str, query: str) -> tuple[str, str, str]:
     name = name.strip()
     if not name:
-        raise ValidationError("name must not be empty", field="name")
+        raise ValidationError.keyed("error.monitoring.name_empty", field="name")
     if len(name) > 200:
-        raise ValidationError("name is longer than 200 characters", field="name")
+        raise ValidationError.keyed("error.monitoring.name_too_long", field="name", max=200)
     if kind not in QUERY_KINDS:
-        raise ValidationError(f"kind must be one of {', '.join(QUERY_KINDS)}", field="kind")
+        raise ValidationError.keyed(
+            "error.monitoring.kind_choice", field="kind", choices=", ".join(QUERY_KINDS)
+        )
     if not query.strip():
-        raise ValidationError("query must not be empty", field="query")
+        raise ValidationError.keyed("error.monitoring.query_empty", field="query")
     parse_query(query)  # QuerySyntaxError names the position
     return name, kind, query.strip()
 
@@ -62,7 +64,7 @@ def create_query(
     principal.require("monitoring.manage")
     name, kind, query = _query_values(name, kind, query)
     if session.scalar(select(WatchQuery.id).where(WatchQuery.name == name)) is not None:
-        raise ConflictError(f"a watch query named {name!r} exists already", field="name")
+        raise ConflictError.keyed("error.monitoring.query_exists", field="name", name=name)
     now = clock.now()
     row = WatchQuery(
         name=name, kind=kind, query=query, enabled=True, created_at=now, updated_at=now
@@ -92,7 +94,7 @@ def update_query(
         select(WatchQuery.id).where(WatchQuery.name == name, WatchQuery.id != query_id)
     )
     if clash is not None:
-        raise ConflictError(f"a watch query named {name!r} exists already", field="name")
+        raise ConflictError.keyed("error.monitoring.query_exists", field="name", name=name)
     before = _query_dict(row)
     row.name, row.kind, row.query, row.enabled = name, kind, query, enabled
     row.updated_at = clock.now()
@@ -133,7 +135,7 @@ class QueryTest:
 def test_query(session: Session, query: str, *, scan: int = 5000, limit: int = 50) -> QueryTest:
     """Run a query (not saved) over the most recent stored items."""
     if not query.strip():
-        raise ValidationError("query must not be empty", field="query")
+        raise ValidationError.keyed("error.monitoring.query_empty", field="query")
     watch = WatchSet.compile({"q": query})
     items = session.scalars(select(Item).order_by(Item.id.desc()).limit(scan)).all()
     hits = []
@@ -181,14 +183,14 @@ def add_feed(
     principal.require("monitoring.manage")
     name, url = name.strip(), url.strip()
     if not name:
-        raise ValidationError("name must not be empty", field="name")
+        raise ValidationError.keyed("error.monitoring.name_empty", field="name")
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ValidationError("url must be an http:// or https:// address", field="url")
+        raise ValidationError.keyed("error.monitoring.url_not_http", field="url")
     if not 30 <= interval_seconds <= 86400:
-        raise ValidationError("interval must be between 30 seconds and one day", field="interval")
+        raise ValidationError.keyed("error.monitoring.interval_range", field="interval")
     if session.scalar(select(Source.id).where(Source.name == name)) is not None:
-        raise ConflictError(f"a source named {name!r} exists already", field="name")
+        raise ConflictError.keyed("error.monitoring.source_exists", field="name", name=name)
     row = Source(
         kind="feed",
         name=name,
@@ -259,7 +261,9 @@ def change_alert(
     if action in ("mark_false", "reopen"):
         principal.require("monitoring.manage")
     if action not in ALERT_ACTIONS:
-        raise ValidationError(f"action must be one of {', '.join(ALERT_ACTIONS)}", field="action")
+        raise ValidationError.keyed(
+            "error.monitoring.action_choice", field="action", choices=", ".join(ALERT_ACTIONS)
+        )
     row = _get(session, AlertRecord, alert_id, "alert")
     before = _alert_dict(row)
     now = clock.now()
@@ -267,9 +271,7 @@ def change_alert(
         row.status = "acknowledged"
     elif action == "snooze":
         if hours is None or not 0 < hours <= 24 * 14:
-            raise ValidationError(
-                "hours must be more than 0 and at most 336 (two weeks)", field="hours"
-            )
+            raise ValidationError.keyed("error.monitoring.snooze_hours", field="hours")
         row.status = "snoozed"
         row.suppressed_until = now + timedelta(hours=hours)
     elif action == "mark_false":
@@ -280,8 +282,8 @@ def change_alert(
         row.suppressed_until = None
     if note is not None and note.strip():
         if len(note.strip()) > MAX_NOTE_CHARS:
-            raise ValidationError(
-                f"note must be at most {MAX_NOTE_CHARS:,} characters", field="note"
+            raise ValidationError.keyed(
+                "error.monitoring.note_too_long", field="note", max=MAX_NOTE_CHARS
             )
         row.note = note.strip()
     row.status_by = principal.username
@@ -301,8 +303,10 @@ def list_alerts(
         query = query.where(AlertRecord.status.in_(ACTIVE_STATUSES))
     elif status:
         if status not in ALERT_STATUSES:
-            raise ValidationError(
-                f"status must be one of active, {', '.join(ALERT_STATUSES)}", field="status"
+            raise ValidationError.keyed(
+                "error.monitoring.status_choice",
+                field="status",
+                choices=", ".join(("active", *ALERT_STATUSES)),
             )
         query = query.where(AlertRecord.status == status)
     if by_level:
@@ -373,7 +377,7 @@ def dashboard(session: Session, hours: int = 24) -> Dashboard:
     """The last `hours` of the stream, ending at the newest post (replays run ahead of the
     wall clock, and a quiet night should not show an empty page)."""
     if not 1 <= hours <= 24 * 31:
-        raise ValidationError("hours must be between 1 and 744", field="hours")
+        raise ValidationError.keyed("error.monitoring.dashboard_hours", field="hours")
     newest = session.scalar(select(func.max(Post.bucket)))
     end_bucket = newest if newest is not None else int(clock.now().timestamp() // BUCKET_SECONDS)
     per_hour = 3600 // BUCKET_SECONDS
@@ -472,8 +476,16 @@ def topic_view(session: Session, topic_id: str, limit: int = 100) -> TopicView:
     return TopicView(topic, [(p, i) for p, i in posts], alerts, timeline)  # type: ignore[misc]
 
 
+_NOT_FOUND = {
+    "watch query": "error.monitoring.no_watch_query",
+    "source": "error.monitoring.no_source",
+    "alert": "error.monitoring.no_alert",
+    "topic": "error.monitoring.no_topic",
+}
+
+
 def _get(session: Session, model: type, key: object, what: str) -> Any:
     row = session.get(model, key)
     if row is None:
-        raise NotFoundError(f"no {what} {key}")
+        raise NotFoundError.keyed(_NOT_FOUND[what], id=key)
     return row

@@ -63,7 +63,7 @@ def _hhmm(value: str, field: str) -> str | None:
     if not value:
         return None
     if not HHMM.match(value):
-        raise ValidationError(f"{field} must be a time like 22:00", field=field)
+        raise ValidationError.keyed("error.notify.bad_time", field=field)
     return value
 
 
@@ -72,14 +72,12 @@ async def save_preferences(
     request: Request, principal: Principal = Depends(require("dashboard.read"))
 ) -> Response:
     if principal.user_id is None:
-        raise ValidationError("preferences belong to a person who logs in", field="user")
+        raise ValidationError.keyed("error.notify.anonymous", field="user")
     form = await request.form()
     start = _hhmm(str(form.get("quiet_start", "")), "quiet_start")
     end = _hhmm(str(form.get("quiet_end", "")), "quiet_end")
     if (start is None) != (end is None) or (start is not None and start == end):
-        raise ValidationError(
-            "give both ends of the quiet hours, and different ones", field="quiet_end"
-        )
+        raise ValidationError.keyed("error.notify.quiet_hours", field="quiet_end")
     email = bool(form.get("email"))
     daily, weekly = bool(form.get("daily_briefing")), bool(form.get("weekly_briefing"))
     with app_state(request).db.write() as session:

@@ -66,19 +66,26 @@ class OrgDocument:
 class _Reader:
     """Reads typed values out of YAML nodes, raising errors that carry line and path."""
 
-    def fail(self, node: yaml.Node, path: str, message: str) -> ValidationError:
-        return ValidationError(f"line {node.start_mark.line + 1}: {path}: {message}", field=path)
+    def fail(self, node: yaml.Node, path: str, problem: ValidationError) -> ValidationError:
+        """The error at `node`: its line, its path and `problem` (a keyed `error.org.doc.…`
+        that is never raised by itself, so its words follow the reader's language)."""
+        line = node.start_mark.line + 1
+        return ValidationError.keyed("error.org.yaml_at", field=path, line=line, problem=problem)
 
     def mapping(self, node: yaml.Node, path: str) -> dict[str, yaml.Node]:
         if not isinstance(node, yaml.MappingNode):
-            raise self.fail(node, path, "must be a mapping of names to values")
+            raise self.fail(node, path, ValidationError.keyed("error.org.doc.not_mapping"))
         result: dict[str, yaml.Node] = {}
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, str):
-                raise self.fail(key_node, path, "keys must be plain names")
+                raise self.fail(
+                    key_node, path, ValidationError.keyed("error.org.doc.not_plain_key")
+                )
             if key in result:
-                raise self.fail(key_node, f"{path}.{key}", "appears twice")
+                raise self.fail(
+                    key_node, f"{path}.{key}", ValidationError.keyed("error.org.doc.twice")
+                )
             result[key] = value_node
         return result
 
@@ -87,9 +94,10 @@ class _Reader:
     ) -> None:
         for key, value in items.items():
             if key not in allowed:
-                raise self.fail(
-                    value, f"{path}.{key}", f"unknown field (allowed: {', '.join(sorted(allowed))})"
+                unknown = ValidationError.keyed(
+                    "error.org.doc.unknown_field", allowed=", ".join(sorted(allowed))
                 )
+                raise self.fail(value, f"{path}.{key}", unknown)
 
     def sequence(self, node: yaml.Node | None, path: str) -> list[yaml.Node]:
         if node is None:
@@ -97,7 +105,7 @@ class _Reader:
         if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
             return []
         if not isinstance(node, yaml.SequenceNode):
-            raise self.fail(node, path, "must be a list")
+            raise self.fail(node, path, ValidationError.keyed("error.org.doc.not_list"))
         return list(node.value)
 
     def text(
@@ -112,13 +120,15 @@ class _Reader:
         node = items.get(name)
         if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
             if required:
-                raise self.fail(parent, f"{path}.{name}", "is required")
+                raise self.fail(
+                    parent, f"{path}.{name}", ValidationError.keyed("error.org.doc.required")
+                )
             return None
         if not isinstance(node, yaml.ScalarNode):
-            raise self.fail(node, f"{path}.{name}", "must be text")
+            raise self.fail(node, f"{path}.{name}", ValidationError.keyed("error.org.doc.not_text"))
         value = str(node.value).strip()
         if required and not value:
-            raise self.fail(node, f"{path}.{name}", "must not be empty")
+            raise self.fail(node, f"{path}.{name}", ValidationError.keyed("error.org.doc.empty"))
         return value or None
 
     def key(self, items: dict[str, yaml.Node], parent: yaml.Node, path: str) -> str:
@@ -126,7 +136,7 @@ class _Reader:
         assert value is not None
         if not KEY_PATTERN.match(value):
             raise self.fail(
-                items["key"], f"{path}.key", "use lower-case letters, digits, '_' or '-'"
+                items["key"], f"{path}.key", ValidationError.keyed("error.org.doc.bad_key")
             )
         return value
 
@@ -135,11 +145,15 @@ class _Reader:
     ) -> dict[str, str]:
         node = items.get(name)
         if node is None:
-            raise self.fail(parent, f"{path}.{name}", "is required")
+            raise self.fail(
+                parent, f"{path}.{name}", ValidationError.keyed("error.org.doc.required")
+            )
         if isinstance(node, yaml.ScalarNode):  # one text for both languages
             value = str(node.value).strip()
             if not value:
-                raise self.fail(node, f"{path}.{name}", "must not be empty")
+                raise self.fail(
+                    node, f"{path}.{name}", ValidationError.keyed("error.org.doc.empty")
+                )
             return dict.fromkeys(LANGUAGES, value)
         texts = self.mapping(node, f"{path}.{name}")
         self.only_keys(node, f"{path}.{name}", texts, set(LANGUAGES))
@@ -149,7 +163,11 @@ class _Reader:
         }
         present = {lang: value for lang, value in result.items() if value}
         if not present:
-            raise self.fail(node, f"{path}.{name}", f"give at least one of {', '.join(LANGUAGES)}")
+            raise self.fail(
+                node,
+                f"{path}.{name}",
+                ValidationError.keyed("error.org.doc.no_language", languages=", ".join(LANGUAGES)),
+            )
         return present
 
 
@@ -159,17 +177,26 @@ def parse_org_yaml(source: str) -> OrgDocument:
         root = yaml.compose(source, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ValidationError(f"{where}not valid YAML: {problem}", field="yaml") from exc
+        if mark:
+            raise ValidationError.keyed(
+                "error.org.yaml_invalid_at", field="yaml", line=mark.line + 1, problem=problem
+            ) from exc
+        raise ValidationError.keyed(
+            "error.org.yaml_invalid", field="yaml", problem=problem
+        ) from exc
     if root is None:
-        raise ValidationError("line 1: the file is empty", field="yaml")
+        raise ValidationError.keyed("error.org.yaml_empty", field="yaml")
     reader = _Reader()
     top = reader.mapping(root, "document")
     reader.only_keys(root, "document", top, {"version", "departments", "people", "groups"})
     version = top.get("version")
     if version is not None and str(version.value) != str(DOCUMENT_VERSION):
-        raise reader.fail(version, "version", f"must be {DOCUMENT_VERSION}")
+        raise reader.fail(
+            version,
+            "version",
+            ValidationError.keyed("error.org.doc.bad_version", version=DOCUMENT_VERSION),
+        )
     departments = tuple(_departments(reader, top.get("departments")))
     people = tuple(_people(reader, top.get("people"), {d.key for d in departments}))
     groups = tuple(_groups(reader, top.get("groups"), {p.key for p in people}))
@@ -178,7 +205,9 @@ def parse_org_yaml(source: str) -> OrgDocument:
 
 def _unique(reader: _Reader, seen: set[str], value: str, node: yaml.Node, path: str) -> None:
     if value in seen:
-        raise reader.fail(node, path, f"{value!r} is used twice")
+        raise reader.fail(
+            node, path, ValidationError.keyed("error.org.doc.used_twice", value=value)
+        )
     seen.add(value)
 
 
@@ -209,12 +238,16 @@ def _people(reader: _Reader, node: yaml.Node | None, departments: set[str]) -> l
         department = reader.text(fields, "department", item, path, required=False)
         if department and department not in departments:
             raise reader.fail(
-                fields["department"], f"{path}.department", f"no department {department!r}"
+                fields["department"],
+                f"{path}.department",
+                ValidationError.keyed("error.org.doc.no_department", department=department),
             )
         email = reader.text(fields, "email", item, path, required=False)
         if email and not EMAIL_PATTERN.match(email):
             raise reader.fail(
-                fields["email"], f"{path}.email", f"{email!r} is not an e-mail address"
+                fields["email"],
+                f"{path}.email",
+                ValidationError.keyed("error.org.doc.bad_email", email=email),
             )
         user = reader.text(fields, "user", item, path, required=False)
         if user:
@@ -246,7 +279,11 @@ def _groups(reader: _Reader, node: yaml.Node | None, people: set[str]) -> list[G
         _unique(reader, seen, key, fields["key"], f"{path}.key")
         kind = reader.text(fields, "kind", item, path, required=False) or GroupKind.CUSTOM.value
         if kind not in kinds:
-            raise reader.fail(fields["kind"], f"{path}.kind", f"must be one of {', '.join(kinds)}")
+            raise reader.fail(
+                fields["kind"],
+                f"{path}.kind",
+                ValidationError.keyed("error.org.doc.not_one_of", allowed=", ".join(kinds)),
+            )
         members, member_seen, leaders = [], set[str](), 0
         for m_index, m_item in enumerate(reader.sequence(fields.get("members"), f"{path}.members")):
             m_path = f"{path}.members[{m_index}]"
@@ -254,16 +291,26 @@ def _groups(reader: _Reader, node: yaml.Node | None, people: set[str]) -> list[G
             reader.only_keys(m_item, m_path, m_fields, {"person", "role"})
             person = reader.text(m_fields, "person", m_item, m_path) or ""
             if person not in people:
-                raise reader.fail(m_fields["person"], f"{m_path}.person", f"no person {person!r}")
+                raise reader.fail(
+                    m_fields["person"],
+                    f"{m_path}.person",
+                    ValidationError.keyed("error.org.doc.no_person", person=person),
+                )
             _unique(reader, member_seen, person, m_fields["person"], f"{m_path}.person")
             role = reader.text(m_fields, "role", m_item, m_path) or ""
             if role not in roles:
                 raise reader.fail(
-                    m_fields["role"], f"{m_path}.role", f"must be one of {', '.join(roles)}"
+                    m_fields["role"],
+                    f"{m_path}.role",
+                    ValidationError.keyed("error.org.doc.not_one_of", allowed=", ".join(roles)),
                 )
             leaders += role == Role.LEADER
             if leaders > 1:
-                raise reader.fail(m_fields["role"], f"{m_path}.role", "a group has one leader")
+                raise reader.fail(
+                    m_fields["role"],
+                    f"{m_path}.role",
+                    ValidationError.keyed("error.org.doc.two_leaders"),
+                )
             members.append(MemberDoc(person=person, role=role))
         result.append(
             GroupDoc(

@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
+from clamor.core.errors import ValidationError
 from clamor.core.principal import Principal
 from clamor.org import service as org
 from clamor.org.document import dump_org_yaml
 from clamor.org.permissions import Role
-from clamor.web.deps import app_state, require
+from clamor.web.deps import app_state, error_text, require
 from clamor.web.forms import apply_then_redirect
 from clamor.web.render import render
 
@@ -171,14 +172,17 @@ async def import_yaml(
     principal: Principal = Depends(require("org.manage")),
 ) -> Response:
     if file is None or not file.filename:
-        return _page(request, status_code=422, error="file: choose a YAML file to import")
+        refusal = ValidationError.keyed("error.org.import_no_file", field="file")
+        return _page(request, status_code=422, error=error_text(request, refusal))
     raw = await file.read(MAX_IMPORT_BYTES + 1)
     if len(raw) > MAX_IMPORT_BYTES:
-        return _page(request, status_code=413, error="file: larger than 1 MB")
+        refusal = ValidationError.keyed("error.org.import_too_large", field="file")
+        return _page(request, status_code=413, error=error_text(request, refusal))
     try:
         source = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return _page(request, status_code=422, error="file: not UTF-8 text")
+        refusal = ValidationError.keyed("error.org.import_not_utf8", field="file")
+        return _page(request, status_code=422, error=error_text(request, refusal))
     return apply_then_redirect(
         request,
         lambda s: org.import_yaml(s, principal, source),

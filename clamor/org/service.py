@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from clamor.accounts.models import User
 from clamor.accounts.scopes import scope_allows
 from clamor.audit import service as audit
-from clamor.core.errors import NotFoundError, ValidationError
+from clamor.core.errors import NotFoundError, Term, ValidationError
 from clamor.core.principal import Principal
 from clamor.org import permissions as perms
 from clamor.org.document import (
@@ -127,7 +127,9 @@ def import_document(session: Session, actor: Principal, document: OrgDocument) -
     users = {name: user_id for name, user_id in session.execute(select(User.username, User.id))}
     missing = sorted(document.user_names() - set(users))
     if missing:
-        raise ValidationError(f"people link to unknown user(s): {', '.join(missing)}", field="user")
+        raise ValidationError.keyed(
+            "error.org.unknown_users", field="user", users=", ".join(missing)
+        )
     before = (
         _summary(export_document(session)) if session.scalar(select(Group.id).limit(1)) else None
     )
@@ -231,14 +233,14 @@ def _delete_absent(session: Session, document: OrgDocument) -> None:
 def _group(session: Session, key: str) -> Group:
     group = session.scalar(select(Group).where(Group.key == key))
     if group is None:
-        raise NotFoundError(f"no group {key!r}", field="group")
+        raise NotFoundError.keyed("error.org.no_group", field="group", group=key)
     return group
 
 
 def _person(session: Session, key: str) -> Person:
     person = session.scalar(select(Person).where(Person.key == key))
     if person is None:
-        raise NotFoundError(f"no person {key!r}", field="person")
+        raise NotFoundError.keyed("error.org.no_person", field="person", person=key)
     return person
 
 
@@ -247,7 +249,7 @@ def _role(value: str) -> Role:
         return Role(value)
     except ValueError as exc:
         allowed = ", ".join(role.value for role in Role)
-        raise ValidationError(f"role must be one of {allowed}", field="role") from exc
+        raise ValidationError.keyed("error.org.role_unknown", field="role", roles=allowed) from exc
 
 
 def _check_single_leader(
@@ -260,9 +262,7 @@ def _check_single_leader(
     )
     leaders = [mid for mid in session.scalars(query) if mid != ignore_id]
     if leaders:
-        raise ValidationError(
-            "this group already has a leader; make them a deputy first", field="role"
-        )
+        raise ValidationError.keyed("error.org.second_leader", field="role")
 
 
 def add_member(
@@ -270,13 +270,13 @@ def add_member(
 ) -> Membership:
     actor.require("org.manage")
     if not person_key.strip():
-        raise ValidationError("person: choose the person to add", field="person")
+        raise ValidationError.keyed("error.org.person_missing", field="person")
     group, person, chosen = _group(session, group_key), _person(session, person_key), _role(role)
     duplicate = select(Membership.id).where(
         Membership.group_id == group.id, Membership.person_id == person.id
     )
     if session.scalar(duplicate) is not None:
-        raise ValidationError(f"{person.name} is already in this group", field="person")
+        raise ValidationError.keyed("error.org.already_member", field="person", name=person.name)
     _check_single_leader(session, group, chosen)
     membership = Membership(group_id=group.id, person_id=person.id, role=chosen.value)
     session.add(membership)
@@ -294,7 +294,7 @@ def _membership(
         select(Membership).where(Membership.group_id == group.id, Membership.person_id == person.id)
     )
     if membership is None:
-        raise NotFoundError(f"{person.name} is not in this group", field="person")
+        raise NotFoundError.keyed("error.org.not_member", field="person", name=person.name)
     return group, person, membership
 
 
@@ -342,12 +342,19 @@ def update_group(
     group = _group(session, group_key)
     for label, texts in (("name", name), ("duties", duties)):
         if not texts.get("zh-CN", "").strip():
-            raise ValidationError(f"{label} in Chinese must not be empty", field=f"{label}_zh")
+            raise ValidationError.keyed(
+                "error.org.chinese_empty",
+                field=f"{label}_zh",
+                label=Term(f"error.org.label.{label}"),
+            )
         limit = GROUP_TEXT_LIMITS[label]
         for language, suffix in (("zh-CN", "zh"), ("en", "en")):
             if len(texts.get(language, "").strip()) > limit:
-                raise ValidationError(
-                    f"{label}_{suffix} is longer than {limit} characters", field=f"{label}_{suffix}"
+                raise ValidationError.keyed(
+                    "error.org.too_long",
+                    field=f"{label}_{suffix}",
+                    label=Term(f"error.org.label.{label}_{suffix}"),
+                    max=limit,
                 )
     before = {"name": group.name, "duties": group.duties}
     group.name = {lang: text.strip() for lang, text in name.items() if text.strip()}
@@ -370,27 +377,34 @@ def update_person(
     actor.require("org.manage")
     person = _person(session, person_key)
     if not name.strip():
-        raise ValidationError("name must not be empty", field="name")
+        raise ValidationError.keyed("error.org.person_name_empty", field="name")
     for field, value, limit in (
         ("name", name.strip(), 200),
         ("email", email, 320),
         ("phone", phone, 64),
     ):
         if value and len(value) > limit:
-            raise ValidationError(f"{field} is longer than {limit} characters", field=field)
+            raise ValidationError.keyed(
+                "error.org.too_long",
+                field=field,
+                label=Term(f"error.org.label.person_{field}"),
+                max=limit,
+            )
     if email and not EMAIL_PATTERN.match(email):
-        raise ValidationError(f"email: {email!r} is not an e-mail address", field="email")
+        raise ValidationError.keyed("error.org.bad_email", field="email", email=email)
     user_id = None
     if username:
         user_id = session.scalar(select(User.id).where(User.username == username))
         if user_id is None:
-            raise ValidationError(f"no user named {username!r}", field="username")
+            raise ValidationError.keyed(
+                "error.accounts.no_user", field="username", username=username
+            )
         holder = session.scalar(
             select(Person).where(Person.user_id == user_id, Person.id != person.id)
         )
         if holder is not None:
-            raise ValidationError(
-                f"user {username!r} is already linked to {holder.name}", field="username"
+            raise ValidationError.keyed(
+                "error.org.user_taken", field="username", username=username, name=holder.name
             )
     before = {
         "name": person.name,

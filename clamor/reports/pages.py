@@ -33,7 +33,7 @@ def report(
     principal: Principal = Depends(require("incidents.read")),
 ) -> Response:
     if fmt not in MEDIA_TYPES:
-        raise ValidationError("the report comes as html, pdf or docx", field="format")
+        raise ValidationError.keyed("error.reports.review_format", field="format")
     with app_state(request).db.read() as session:
         doc = review.build(session, incident_id, request_language(request))
     if fmt == "html":
@@ -59,13 +59,13 @@ def _quarter(year: str, quarter: str) -> Quarter:
     if not year and not quarter:
         return quarter_of(clock.now())
     if not year.isdigit():
-        raise ValidationError("year must be a year such as 2026", field="year")
+        raise ValidationError.keyed("error.reports.bad_year", field="year")
     if quarter not in ("1", "2", "3", "4"):
-        raise ValidationError("quarter must be 1, 2, 3 or 4", field="quarter")
+        raise ValidationError.keyed("error.reports.bad_quarter", field="quarter")
     try:
         return Quarter(int(year), int(quarter))
-    except ValueError as error:
-        raise ValidationError(str(error), field="year") from None
+    except ValueError:  # the quarter is checked above: only the year can be out of range
+        raise ValidationError.keyed("error.reports.year_out_of_range", field="year") from None
 
 
 @router.get("/incidents/summary")
@@ -99,7 +99,7 @@ def summary_export(
     principal: Principal = Depends(require("incidents.read")),
 ) -> Response:
     if fmt not in SUMMARY_TYPES:
-        raise ValidationError("the summary comes as csv or xlsx", field="format")
+        raise ValidationError.keyed("error.reports.summary_format", field="format")
     chosen = _quarter(year, quarter)
     language = request_language(request)
     with app_state(request).db.read() as session:
@@ -143,7 +143,7 @@ def _kept_briefing(request: Request, briefing_id: int) -> BriefingRecord:
     with app_state(request).db.read() as session:
         record = session.get(BriefingRecord, briefing_id)
         if record is None:
-            raise NotFoundError(f"no briefing {briefing_id}")
+            raise NotFoundError.keyed("error.reports.no_briefing", id=briefing_id)
         session.expunge(record)
     return record
 
@@ -169,7 +169,7 @@ def briefing_export(
     principal: Principal = Depends(require_any(*BRIEFING_READERS)),
 ) -> Response:
     if fmt not in BRIEFING_TYPES:
-        raise NotFoundError(f"a briefing comes as a page, .pdf or .xlsx — not .{fmt}")
+        raise NotFoundError.keyed("error.reports.briefing_format", fmt=fmt)
     record = _kept_briefing(request, briefing_id)
     # Absolute links: a downloaded file has no site to be relative to.
     base = str(request.base_url).rstrip("/")

@@ -13,7 +13,7 @@ from clamor.accounts.models import User
 from clamor.audit import service as audit
 from clamor.core import clock
 from clamor.core.clock import LOCAL_ZONE
-from clamor.core.errors import NotFoundError, ValidationError
+from clamor.core.errors import NotFoundError, Term, ValidationError
 from clamor.core.principal import Principal
 from clamor.resources.models import Attendance, Resource, TrainingSession
 
@@ -32,10 +32,11 @@ MANAGE = "org.manage"
 
 def _text(value: str | None, field: str, limit: int, required: bool = False) -> str | None:
     text = (value or "").strip()
+    label = Term(f"error.resources.label.{field}")
     if required and not text:
-        raise ValidationError(f"{field} must not be empty", field=field)
+        raise ValidationError.keyed("error.resources.empty", field=field, label=label)
     if len(text) > limit:
-        raise ValidationError(f"{field} is longer than {limit} characters", field=field)
+        raise ValidationError.keyed("error.resources.too_long", field=field, label=label, max=limit)
     return text or None
 
 
@@ -58,10 +59,12 @@ def add_resource(
 ) -> Resource:
     actor.require(MANAGE)
     if kind not in KINDS:
-        raise ValidationError(f"kind must be one of {', '.join(KINDS)}", field="kind")
+        raise ValidationError.keyed(
+            "error.resources.kind_unknown", field="kind", kinds=", ".join(KINDS)
+        )
     link = _text(url, "url", 2000)
     if link and not link.startswith(("http://", "https://")):
-        raise ValidationError("url must start with http:// or https://", field="url")
+        raise ValidationError.keyed("error.resources.bad_url", field="url")
     resource = Resource(
         kind=kind,
         name=_text(name, "name", 200, required=True) or "",
@@ -88,7 +91,7 @@ def retire_resource(session: Session, actor: Principal, resource_id: int) -> Res
     actor.require(MANAGE)
     resource = session.get(Resource, resource_id)
     if resource is None:
-        raise NotFoundError(f"resource {resource_id} does not exist")
+        raise NotFoundError.keyed("error.resources.no_resource", id=resource_id)
     resource.active, resource.updated_at = False, clock.now()
     audit.record(session, actor, "resource.retire", "resource", resource.id)
     return resource
@@ -110,12 +113,14 @@ def add_training(
 ) -> TrainingSession:
     actor.require(MANAGE)
     if topic not in TOPICS:
-        raise ValidationError(f"topic must be one of {', '.join(TOPICS)}", field="topic")
+        raise ValidationError.keyed(
+            "error.resources.topic_unknown", field="topic", topics=", ".join(TOPICS)
+        )
     if isinstance(held_at, str):
         try:
             held_at = datetime.fromisoformat(held_at.strip())
         except ValueError:
-            raise ValidationError("held_at must be a date and time", field="held_at") from None
+            raise ValidationError.keyed("error.resources.bad_held_at", field="held_at") from None
     if held_at.tzinfo is None:
         # The form's date and time is what the trainer reads on the wall clock: Beijing time.
         held_at = held_at.replace(tzinfo=LOCAL_ZONE)
@@ -162,12 +167,14 @@ def record_attendance(
     actor.require(MANAGE)
     training = session.get(TrainingSession, training_id)
     if training is None:
-        raise NotFoundError(f"training {training_id} does not exist")
+        raise NotFoundError.keyed("error.resources.no_training", id=training_id)
     wanted = {name: True for name in present} | {name: False for name in absent}
     users = {u.username: u for u in session.scalars(select(User).where(User.username.in_(wanted)))}
     missing = sorted(set(wanted) - set(users))
     if missing:
-        raise ValidationError(f"unknown user {missing[0]!r}", field="attendees")
+        raise ValidationError.keyed(
+            "error.resources.unknown_user", field="attendees", username=missing[0]
+        )
     for name, attended in wanted.items():
         row = session.scalar(
             select(Attendance).where(

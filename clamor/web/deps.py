@@ -75,8 +75,8 @@ def current_principal(request: Request) -> Principal:
     principal = optional_principal(request)
     if principal is None:
         if getattr(request.state, "session_expired", False):
-            raise AuthenticationError("your session has expired; please log in again")
-        raise AuthenticationError("log in first, or send an API token (Authorization: Bearer …)")
+            raise AuthenticationError.keyed("error.web.session_expired")
+        raise AuthenticationError.keyed("error.web.login_needed")
     return principal
 
 
@@ -94,8 +94,8 @@ def require_any(*permissions: str) -> Callable[[Request], Principal]:
         principal = current_principal(request)
         if not any(principal.can(permission) for permission in permissions):
             if principal.scopes is not None:
-                raise PermissionDenied(f"this API token's scopes do not allow {wanted}")
-            raise PermissionDenied(f"you do not have the permission {wanted}")
+                raise PermissionDenied.keyed("error.web.token_scope_denied", permission=wanted)
+            raise PermissionDenied.keyed("error.web.permission_denied", permission=wanted)
         return principal
 
     dependency.__name__ = "require_" + "_or_".join(p.replace(".", "_") for p in permissions)
@@ -135,6 +135,4 @@ async def csrf_guard(request: Request) -> None:
         value = form.get(FORM_FIELD)
         submitted = value if isinstance(value, str) else None
     if not app_state(request).csrf.matches(request.cookies.get(COOKIE_NAME), submitted):
-        raise PermissionDenied(
-            "the form's security token is missing or stale; reload the page and try again"
-        )
+        raise PermissionDenied.keyed("error.web.csrf")

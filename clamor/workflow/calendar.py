@@ -95,7 +95,7 @@ class Pause:
     def __post_init__(self) -> None:
         start = as_utc(self.start, "pause_start")
         if self.end is not None and as_utc(self.end, "pause_end") < start:
-            raise ValidationError("a pause cannot end before it starts", field="pause_end")
+            raise ValidationError.keyed("error.workflow.pause_ends_before_start", field="pause_end")
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ class BusinessCalendar:
         """
         start = as_utc(start, "start")
         if duration < ZERO:
-            raise ValidationError("a business duration cannot be negative", field="duration")
+            raise ValidationError.keyed("error.workflow.negative_duration", field="duration")
         if self.always_open or duration == ZERO:
             return start + duration
         remaining = duration
@@ -291,7 +291,7 @@ def twenty_four_seven(timezone: str = DEFAULT_TIMEZONE) -> BusinessCalendar:
 def as_utc(value: datetime, name: str) -> datetime:
     """`value` in UTC; naive datetimes are refused because their meaning is a guess."""
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationError(f"{name} must be a timezone-aware datetime", field=name)
+        raise ValidationError.keyed("error.workflow.naive_datetime", field=name)
     return value.astimezone(UTC)
 
 

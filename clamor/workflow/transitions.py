@@ -20,7 +20,14 @@ from dataclasses import dataclass
 from enum import Enum, StrEnum
 from typing import Any, Generic, TypeVar
 
-from clamor.core.errors import InvalidTransition, PermissionDenied, ValidationError
+from clamor.core.errors import (
+    ClamorError,
+    InvalidTransition,
+    PermissionDenied,
+    Term,
+    ValidationError,
+)
+from clamor.core.i18n import catalogue
 
 S = TypeVar("S", bound=Enum)
 
@@ -57,11 +64,13 @@ class Need:
 
 @dataclass(frozen=True)
 class Guard:
-    """A rule beyond 'field present': `check` returns an error message, or None when it passes."""
+    """A rule beyond 'field present': `check` returns what is wrong, or None when it passes.
+    What is wrong is best a keyed error (`ValidationError.keyed(…)`, not raised), so that a
+    person reads it in their language; plain words are shown as they are."""
 
     field: str
     description: str
-    check: Callable[[Fields], str | None]
+    check: Callable[[Fields], str | ClamorError | None]
 
 
 @dataclass(frozen=True)
@@ -108,7 +117,15 @@ def is_filled(value: object) -> bool:
 def require_permission(permissions: frozenset[str], permission: str, what: str) -> None:
     """Raise PermissionDenied naming `permission` when the actor does not hold it."""
     if permission not in permissions:
-        raise PermissionDenied(f"{what} requires the permission {permission!r}")
+        raise PermissionDenied.keyed(
+            "error.workflow.permission_required", what=what, permission=repr(permission)
+        )
+
+
+def _table_name(name: str) -> Term | str:
+    """A table's name in the reader's language where the catalogue has it (else as it is)."""
+    key = "error.workflow.table." + name.replace(" ", "_")
+    return Term(key) if key in catalogue() else name
 
 
 class TransitionTable(Generic[S]):
@@ -127,10 +144,17 @@ class TransitionTable(Generic[S]):
     def rule(self, state: S, action: str) -> TransitionRule[S]:
         found = self._index.get((state, action))
         if found is None:
-            possible = ", ".join(self.actions_from(state)) or "none (final state)"
-            raise InvalidTransition(
-                f"{self.name}: action {action!r} is not allowed in state {state.value!r} "
-                f"(allowed: {possible})"
+            possible = ", ".join(self.actions_from(state))
+            words = {"table": _table_name(self.name), "action": repr(action)}
+            if not possible:
+                raise InvalidTransition.keyed(
+                    "error.workflow.action_not_allowed_final", state=repr(state.value), **words
+                )
+            raise InvalidTransition.keyed(
+                "error.workflow.action_not_allowed",
+                state=repr(state.value),
+                allowed=possible,
+                **words,
             )
         return found
 
@@ -149,7 +173,13 @@ class TransitionTable(Generic[S]):
         self, state: S, action: str, permissions: frozenset[str], fields: Fields | None = None
     ) -> Transition[S]:
         rule = self.rule(state, action)
-        require_permission(permissions, rule.permission, f"{self.name} action {action!r}")
+        if rule.permission not in permissions:
+            raise PermissionDenied.keyed(
+                "error.workflow.action_needs_permission",
+                table=_table_name(self.name),
+                action=repr(action),
+                permission=repr(rule.permission),
+            )
         check_fields(rule, fields or {})
         return Transition(
             source=rule.source,
@@ -171,13 +201,30 @@ class TransitionTable(Generic[S]):
 def check_fields(rule: TransitionRule[Any], fields: Fields) -> None:
     for need in rule.required:
         if not need.satisfied_by(fields):
-            raise ValidationError(
-                f"action {rule.action!r} needs {need.describe()}", field=need.names[0]
+            *either, last = need.names
+            if either:
+                raise ValidationError.keyed(
+                    "error.workflow.action_needs_either",
+                    field=need.names[0],
+                    action=repr(rule.action),
+                    either=" or ".join(either),
+                    last=last,
+                )
+            raise ValidationError.keyed(
+                "error.workflow.action_needs",
+                field=need.names[0],
+                action=repr(rule.action),
+                need=last,
             )
     for guard in rule.guards:
         problem = guard.check(fields)
         if problem is not None:
-            raise ValidationError(f"action {rule.action!r}: {problem}", field=guard.field)
+            raise ValidationError.keyed(
+                "error.workflow.guard_failed",
+                field=guard.field,
+                action=repr(rule.action),
+                problem=problem,
+            )
 
 
 def markdown_table(table: TransitionTable[Any]) -> str:

@@ -12,7 +12,7 @@ def test_a_refused_new_user_keeps_the_name_but_never_the_password(browser: Brows
         "/settings/users",
         {"username": "zhao.li", "display_name": "赵丽", "password": "short-pw"[:5]},
     )
-    assert refused.status_code == 422 and "password must be at least 8" in refused.text
+    assert refused.status_code == 422 and "密码至少需要 8 个字符" in refused.text
     assert 'value="zhao.li"' in refused.text and 'value="赵丽"' in refused.text
     assert "short" not in refused.text
 
@@ -21,7 +21,7 @@ def test_a_refused_token_keeps_its_scopes(browser: Browser) -> None:
     browser.login("admin")
     browser.get("/settings")
     refused = browser.post_form("/settings/tokens", {"name": "", "scopes": "org:read"})
-    assert refused.status_code == 422 and "a token needs a name" in refused.text
+    assert refused.status_code == 422 and "请为令牌填写名称" in refused.text
     assert 'value="org:read" checked' in refused.text
 
 

@@ -143,7 +143,7 @@ def test_a_too_long_note_is_refused_naming_it(browser: Browser, db: Database) ->
     too_long = browser.post_form(
         f"/monitoring/alerts/{alert_id}/mark_false", {"note": "假" * 2001, "back": "active"}
     )
-    assert too_long.status_code == 422 and "note must be at most 2,000 characters" in too_long.text
+    assert too_long.status_code == 422 and "备注最多 2000 个字符" in too_long.text
     with db.read() as session:
         assert session.get(AlertRecord, alert_id).status == "open"  # nothing changed
     done = browser.post_form(
@@ -183,7 +183,7 @@ def test_watch_query_editor_reports_the_position_of_an_error(
     bad = browser.post_form(
         "/monitoring/queries", {"name": "brand", "kind": "brand", "query": "(nova AND phone"}
     )
-    assert bad.status_code == 422 and "position" in bad.text
+    assert bad.status_code == 422 and "括号不配对（位置 0）" in bad.text
     assert "(nova AND phone" in bad.text  # the form keeps what was typed
     good = browser.post_form(
         "/monitoring/queries", {"name": "brand", "kind": "brand", "query": "nova NEAR/3 电池"}
@@ -220,7 +220,7 @@ def test_query_tester_shows_matches_over_stored_items(browser: Browser, db: Data
         data={"query": "nova AND ("},
         headers={"X-CSRF-Token": browser.csrf},
     )
-    assert "position" in broken.text and 'id="tester-error"' in broken.text
+    assert "（位置 10）" in broken.text and 'id="tester-error"' in broken.text
 
 
 def test_parked_jobs_are_listed_and_can_be_requeued(browser: Browser, db: Database) -> None:

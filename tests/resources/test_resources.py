@@ -99,7 +99,7 @@ def test_a_refused_resource_or_training_keeps_what_was_typed(browser: Browser, d
     )
     # The resources page again, the field named, nothing typed lost.
     assert refused.status_code == 422 and 'id="resources-error"' in refused.text
-    assert "name" in refused.text and 'value="合同与个人信息合规"' in refused.text
+    assert "名称不能为空" in refused.text and 'value="合同与个人信息合规"' in refused.text
     assert '<option value="legal_contact" selected>' in refused.text
     refused = browser.post_form(
         "/resources/trainings",
@@ -110,5 +110,5 @@ def test_a_refused_resource_or_training_keeps_what_was_typed(browser: Browser, d
             "trainer": "公关部",
         },
     )
-    assert refused.status_code == 422 and "held_at" in refused.text
+    assert refused.status_code == 422 and "培训时间必须是日期和时间" in refused.text
     assert 'value="舆情应对培训"' in refused.text and 'value="2026-13-01T10:00"' in refused.text

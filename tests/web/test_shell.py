@@ -66,7 +66,7 @@ def test_a_form_without_the_csrf_token_is_refused_and_changes_nothing(
         {"person": "cs_rep", "role": "member"},
         csrf=False,
     )
-    assert response.status_code == 403 and "security token" in response.text
+    assert response.status_code == 403 and "安全令牌缺失或已过期" in response.text
     assert audit_rows(db) == before
 
 
@@ -122,7 +122,7 @@ def test_admin_rewrites_a_groups_duties(browser: Browser, db: Database) -> None:
     page = browser.get("/organisation").text
     assert "舆情小组" in page and "盯紧舆情" in page
     empty = browser.post_form("/organisation/groups/opinion_monitoring", {**fields, "name_zh": " "})
-    assert empty.status_code == 422 and "name in Chinese must not be empty" in empty.text
+    assert empty.status_code == 422 and "名称（中文）不能为空" in empty.text
     with db.read() as session:
         group = next(g for g in org.load_org(session).groups if g.key == "opinion_monitoring")
     assert group.name == {"zh-CN": "舆情小组", "en": "Opinion group"} and group.duties == {
@@ -136,7 +136,7 @@ def test_an_invalid_edit_shows_the_message(browser: Browser) -> None:
     response = browser.post_form(
         "/organisation/groups/leadership/members", {"person": "cs_rep", "role": "leader"}
     )
-    assert response.status_code == 422 and "already has a leader" in response.text
+    assert response.status_code == 422 and "该小组已有组长" in response.text
 
 
 def test_malformed_org_yaml_upload_names_the_line(browser: Browser, db: Database) -> None:
@@ -152,7 +152,7 @@ def test_malformed_org_yaml_upload_names_the_line(browser: Browser, db: Database
         files={"file": ("org.yaml", broken.encode(), "application/yaml")},
     )
     assert response.status_code == 422
-    assert "line 5: groups[0].members[0].person: no person &#39;ghost&#39;" in response.text
+    assert "第 5 行：groups[0].members[0].person：没有人员 “ghost”。" in response.text
     assert audit_rows(db) == before
 
 

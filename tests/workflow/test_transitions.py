@@ -83,3 +83,16 @@ def test_duplicate_rows_are_refused() -> None:
 )  # fmt: skip
 def test_is_filled(value: object, filled: bool) -> None:
     assert is_filled(value) is filled
+
+
+def test_refusals_are_keyed_and_speak_chinese() -> None:
+    with pytest.raises(ValidationError) as error:
+        TABLE.apply(Door.SHUT, "lock", frozenset({"door.lock"}), {})
+    assert error.value.message == "action 'lock' needs key or code"
+    assert error.value.text("zh-CN") == "操作 'lock' 需要填写 key 或 code。"
+    with pytest.raises(InvalidTransition) as refused:
+        TABLE.apply(Door.LOCKED, "open", frozenset({"door.use"}))
+    assert refused.value.message == (
+        "door: action 'open' is not allowed in state 'locked' (allowed: none (final state))"
+    )
+    assert refused.value.text("zh-CN") == "door：状态 'locked' 已是终态，不能执行操作 'open'。"

@@ -87,7 +87,7 @@ def _attachments(message: EmailMessage, max_bytes: int, dropped: list[str]) -> l
 def parse_mail(data: bytes, max_attachment_bytes: int = 5_000_000) -> ComplaintIn:
     """One received message as a complaint (channel `email`)."""
     if len(data) > MAX_MESSAGE_BYTES:
-        raise ValidationError("the message is too large", field="message")
+        raise ValidationError.keyed("error.intake.mail_too_large", field="message")
     message = BytesParser(policy=policy.default).parsebytes(data)
     assert isinstance(message, EmailMessage)
     problems: list[str] = []
@@ -106,7 +106,7 @@ def parse_mail(data: bytes, max_attachment_bytes: int = 5_000_000) -> ComplaintI
     if dropped:
         meta["dropped_attachments"] = dropped
     if not body and not subject:
-        raise ValidationError("the message has neither a subject nor a text", field="message")
+        raise ValidationError.keyed("error.intake.mail_empty", field="message")
     return ComplaintIn(
         channel="email",
         external_id=external_id,

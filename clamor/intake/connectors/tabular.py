@@ -87,9 +87,8 @@ def decode(data: bytes) -> str:
         try:
             return data.decode("gb18030")
         except UnicodeDecodeError:
-            raise ValidationError(
-                f"the file is neither UTF-8 nor GBK (byte {utf8_error.start}); save it as UTF-8",
-                field="file",
+            raise ValidationError.keyed(
+                "error.intake.file_encoding", field="file", byte=utf8_error.start
             ) from None
 
 
@@ -110,17 +109,17 @@ def _cell(value: object) -> str:
 def read_table(data: bytes, filename: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Headers and (row number, cells) of a CSV or XLSX file."""
     if len(data) > MAX_FILE_BYTES:
-        raise ValidationError(
-            f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB", field="file"
+        raise ValidationError.keyed(
+            "error.intake.file_too_large", field="file", mb=MAX_FILE_BYTES // 1_000_000
         )
     if not data.strip():
-        raise ValidationError("the file is empty", field="file")
+        raise ValidationError.keyed("error.intake.file_empty", field="file")
     rows = _xlsx_rows(data) if is_xlsx(data, filename) else _csv_rows(decode(data))
     if not rows:
-        raise ValidationError("the file has no header row", field="file")
+        raise ValidationError.keyed("error.intake.file_no_header", field="file")
     headers = [h.strip() for h in rows[0][1]]
     if len(rows) - 1 > MAX_ROWS:
-        raise ValidationError(f"the file has more than {MAX_ROWS} rows", field="file")
+        raise ValidationError.keyed("error.intake.file_too_many_rows", field="file", max=MAX_ROWS)
     return headers, rows[1:]
 
 
@@ -132,8 +131,8 @@ def _csv_rows(text: str) -> list[tuple[int, list[str]]]:
             if any(c.strip() for c in cells):
                 rows.append((reader.line_num, cells))
     except csv.Error as exc:
-        raise ValidationError(
-            f"line {reader.line_num}: the CSV is malformed ({exc})", field="file"
+        raise ValidationError.keyed(
+            "error.intake.csv_malformed", field="file", line=reader.line_num, detail=str(exc)
         ) from exc
     return rows
 
@@ -144,7 +143,9 @@ def _xlsx_rows(data: bytes) -> list[tuple[int, list[str]]]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
-        raise ValidationError(f"not a readable XLSX file ({exc})", field="file") from exc
+        raise ValidationError.keyed(
+            "error.intake.xlsx_unreadable", field="file", detail=str(exc)
+        ) from exc
     sheet = book.worksheets[0]
     rows = []
     for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
@@ -164,10 +165,13 @@ def parse_mapping(spec: str) -> dict[str, str]:
         name, sep, column = part.partition("=")
         name = name.strip()
         if not sep or not column.strip():
-            raise ValidationError(f"mapping {part!r}: write field=column", field="mapping")
+            raise ValidationError.keyed("error.intake.mapping_syntax", field="mapping", part=part)
         if name not in FIELDS:
-            raise ValidationError(
-                f"mapping: unknown field {name!r} (fields: {', '.join(FIELDS)})", field="mapping"
+            raise ValidationError.keyed(
+                "error.intake.mapping_unknown_field",
+                field="mapping",
+                name=name,
+                fields=", ".join(FIELDS),
             )
         mapping[name] = column.strip()
     return mapping
@@ -187,16 +191,16 @@ def guess_mapping(headers: list[str]) -> dict[str, str]:
 def _check_mapping(mapping: dict[str, str], headers: list[str]) -> None:
     for name, column in mapping.items():
         if column not in headers:
-            raise ValidationError(
-                f"mapping: the file has no column {column!r} (for {name}); columns: "
-                + ", ".join(headers),
+            raise ValidationError.keyed(
+                "error.intake.mapping_no_column",
                 field="mapping",
+                column=column,
+                name=name,
+                columns=", ".join(headers),
             )
     for name in REQUIRED:
         if name not in mapping:
-            raise ValidationError(
-                f"mapping: say which column holds the {name} ({name}=column)", field="mapping"
-            )
+            raise ValidationError.keyed("error.intake.mapping_missing", field="mapping", name=name)
 
 
 def parse_time(value: str) -> datetime:
@@ -205,8 +209,8 @@ def parse_time(value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ValidationError(
-            f"{value!r} is not a date and time (use 2026-03-01 14:30)", field="received_at"
+        raise ValidationError.keyed(
+            "error.intake.not_a_time", field="received_at", value=value
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_ZONE)
 

@@ -45,10 +45,14 @@ class PayloadTooLarge(ClamorError):
 async def _body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES // 1_000_000} MB")
+        raise PayloadTooLarge.keyed(
+            "error.complaints.body_too_large", mb=MAX_BODY_BYTES // 1_000_000
+        )
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES // 1_000_000} MB")
+        raise PayloadTooLarge.keyed(
+            "error.complaints.body_too_large", mb=MAX_BODY_BYTES // 1_000_000
+        )
     return body
 
 
@@ -56,31 +60,38 @@ def _to_complaint(model: ComplaintCreate) -> ComplaintIn:
     return ComplaintIn(**model.model_dump())
 
 
-def _pydantic_error(exc: PydanticError) -> ItemError:
+def _pydantic_refusal(exc: PydanticError) -> ValidationError:
+    """The first problem pydantic found, as our error ("field: what is wrong")."""
     first = exc.errors()[0]
     field = ".".join(str(p) for p in first.get("loc", ())) or "item"
-    return ItemError(field=field, message=f"{field}: {first.get('msg', 'invalid')}")
+    if first.get("type") == "missing":
+        return ValidationError.keyed("error.request.missing", field=field)
+    return ValidationError.keyed(
+        "error.request.invalid", field=field, detail=first.get("msg", "invalid")
+    )
 
 
-def _validated(raw: dict[str, Any]) -> ComplaintIn | ItemError:
+def _validated(raw: dict[str, Any]) -> ComplaintIn | ClamorError:
     try:
         complaint = _to_complaint(ComplaintCreate.model_validate(raw))
         service.check(complaint)
     except PydanticError as exc:
-        return _pydantic_error(exc)
+        return _pydantic_refusal(exc)
     except ClamorError as exc:
-        return ItemError(field=exc.field or "item", message=exc.message)
+        return exc
     return complaint
 
 
-def _intake(session: Session, actor: Principal, raws: list[dict[str, Any]]) -> BatchResult:
-    checked = [_validated(raw) for raw in raws]
+def _intake(
+    session: Session, actor: Principal, checked: list[ComplaintIn | ClamorError]
+) -> BatchResult:
+    """Store the good complaints of `checked` (what `_validated` made of each item)."""
     good = [(i, c) for i, c in enumerate(checked) if isinstance(c, ComplaintIn)]
     submitted = service.submit_ids(session, actor, [c for _, c in good])
     results: list[ComplaintResult] = [
-        ComplaintResult(index=i, result="error", error=c)
+        ComplaintResult(index=i, result="error", error=_item_error(c))
         for i, c in enumerate(checked)
-        if isinstance(c, ItemError)
+        if isinstance(c, ClamorError)
     ]
     for (index, _), outcome in zip(good, submitted, strict=True):
         results.append(
@@ -100,6 +111,10 @@ def _intake(session: Session, actor: Principal, raws: list[dict[str, Any]]) -> B
     )
 
 
+def _item_error(refusal: ClamorError) -> ItemError:
+    return ItemError(field=refusal.field or "item", message=refusal.message)
+
+
 def _replay(session: Session, owner: str, key: str | None, digest: str) -> IdempotencyRecord | None:
     if not key:
         return None
@@ -109,8 +124,8 @@ def _replay(session: Session, owner: str, key: str | None, digest: str) -> Idemp
         )
     )
     if record is not None and record.request_hash != digest:
-        raise ConflictError(
-            "this Idempotency-Key was used with a different request body", field="Idempotency-Key"
+        raise ConflictError.keyed(
+            "error.complaints.idempotency_key_reused", field="Idempotency-Key"
         )
     return record
 
@@ -124,8 +139,8 @@ async def _idempotent(
     """Run `handle(session, body) -> (status, payload)` once per Idempotency-Key."""
     body = await _body(request)
     if key is not None and not 1 <= len(key) <= 200:
-        raise ValidationError(
-            "Idempotency-Key must have 1 to 200 characters", field="Idempotency-Key"
+        raise ValidationError.keyed(
+            "error.complaints.idempotency_key_length", field="Idempotency-Key"
         )
     owner = f"user:{principal.user_id}"
     digest = hashlib.sha256(body).hexdigest()
@@ -156,7 +171,9 @@ def _json(body: bytes) -> Any:
     try:
         return json.loads(body or b"null")
     except ValueError as exc:
-        raise ValidationError(f"the body is not JSON: {exc}", field="body") from exc
+        raise ValidationError.keyed(
+            "error.complaints.not_json", field="body", detail=str(exc)
+        ) from exc
 
 
 @router.post(
@@ -179,10 +196,13 @@ async def create_complaint(
     def handle(session: Session, body: bytes) -> tuple[int, dict[str, Any]]:
         raw = _json(body)
         if not isinstance(raw, dict):
-            raise ValidationError("send one JSON object", field="body")
-        outcome = _intake(session, principal, [raw]).results[0]
-        if outcome.error is not None:
-            raise ValidationError(outcome.error.message, field=outcome.error.field)
+            raise ValidationError.keyed("error.complaints.json_object_expected", field="body")
+        checked = _validated(raw)
+        if isinstance(checked, ClamorError):
+            raise ValidationError.keyed(
+                "error.complaints.detail", field=checked.field or "item", detail=checked
+            )
+        outcome = _intake(session, principal, [checked]).results[0]
         return (201 if outcome.result == "created" else 200), outcome.model_dump(mode="json")
 
     return await _idempotent(request, principal, idempotency_key, handle)
@@ -209,9 +229,9 @@ async def create_complaints(
         try:
             batch = ComplaintBatch.model_validate(_json(body))
         except PydanticError as exc:
-            error = _pydantic_error(exc)
-            raise ValidationError(error.message, field=error.field) from exc
-        return 200, _intake(session, principal, batch.items).model_dump(mode="json")
+            raise _pydantic_refusal(exc) from exc
+        checked = [_validated(raw) for raw in batch.items]
+        return 200, _intake(session, principal, checked).model_dump(mode="json")
 
     return await _idempotent(request, principal, idempotency_key, handle)
 
@@ -269,7 +289,7 @@ def _case_by_ref(session: Session, ref: str) -> ComplaintCase:
         return service.get_case(session, int(ref))
     found = service.find_by_code(session, ref)
     if found is None:
-        raise NotFoundError(f"no complaint case {ref!r}")
+        raise NotFoundError.keyed("error.complaints.no_case_code", code=ref)
     return found
 
 

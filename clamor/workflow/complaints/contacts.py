@@ -42,7 +42,7 @@ def normalize_phone(raw: str, default_country: str = "86") -> str:
         digits = compact
         international = False
     if not digits.isdigit() or not digits.isascii():
-        raise ValidationError(f"not a phone number: {raw!r}", field="phone")
+        raise ValidationError.keyed("error.complaints.not_a_phone", field="phone", raw=raw)
     if not international:
         if _CN_MOBILE.fullmatch(digits):
             digits = default_country + digits
@@ -51,9 +51,11 @@ def normalize_phone(raw: str, default_country: str = "86") -> str:
         elif digits.startswith("86") and _CN_MOBILE.fullmatch(digits[2:]):
             pass  # 8613812345678: the country code without the plus
         else:
-            raise ValidationError(f"phone number {raw!r} needs a country code (+…)", field="phone")
+            raise ValidationError.keyed(
+                "error.complaints.phone_country_code", field="phone", raw=raw
+            )
     if not 7 <= len(digits) <= 15:
-        raise ValidationError(f"phone number {raw!r} has the wrong length", field="phone")
+        raise ValidationError.keyed("error.complaints.phone_length", field="phone", raw=raw)
     return "+" + digits
 
 
@@ -63,7 +65,7 @@ def normalize_email(raw: str) -> str:
     if address.startswith("mailto:"):
         address = address[len("mailto:") :]
     if not _EMAIL.fullmatch(address):
-        raise ValidationError(f"not an e-mail address: {raw!r}", field="email")
+        raise ValidationError.keyed("error.complaints.not_an_email", field="email", raw=raw)
     return address
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import Integer, Select, and_, any_, bindparam, exists, or_, sele
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, aliased
 
-from clamor.core.errors import ValidationError
+from clamor.core.errors import Term, ValidationError
 from clamor.intake.models import Item
 from clamor.workflow.complaints import search
 from clamor.workflow.complaints.models import ComplaintCase, SearchTerm
@@ -45,7 +45,12 @@ class InboxFilter:
 
 def _one_of(value: str | None, allowed: list[str], field: str) -> None:
     if value is not None and value not in allowed:
-        raise ValidationError(f"{field} must be one of {', '.join(allowed)}", field=field)
+        raise ValidationError.keyed(
+            "error.complaints.one_of",
+            field=field,
+            name=Term(f"error.complaints.field.{field}"),
+            allowed=", ".join(allowed),
+        )
 
 
 def validate(filters: InboxFilter) -> None:
@@ -54,7 +59,9 @@ def validate(filters: InboxFilter) -> None:
     _one_of(filters.priority, [p.value for p in Priority], "priority")
     _one_of(filters.sla_state, list(SLA_STATES), "sla_state")
     if filters.search and len(filters.search) > MAX_SEARCH:
-        raise ValidationError(f"search is longer than {MAX_SEARCH} characters", field="search")
+        raise ValidationError.keyed(
+            "error.complaints.search_too_long", field="search", max=MAX_SEARCH
+        )
 
 
 def _like_pattern(term: str) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from clamor.accounts.models import User
 from clamor.core import clock
-from clamor.core.errors import ClamorError, NotFoundError, ValidationError
+from clamor.core.errors import ClamorError, NotFoundError, Term, ValidationError
 from clamor.core.principal import Principal
 from clamor.intake.connectors import tabular
 from clamor.intake.connectors.base import CHANNELS
@@ -167,7 +167,7 @@ def bulk_assign(
 
     def change(session: Session) -> None:
         if not ids:
-            raise ValidationError("case_ids: choose at least one case", field="case_ids")
+            raise ValidationError.keyed("error.complaints.choose_cases", field="case_ids")
         done.append(_assign_each(session, principal, ids, fields))
 
     response = apply_then_redirect(request, change, "/complaints", _inbox_page)
@@ -230,7 +230,7 @@ def _case_context(
     case = service.get_case(session, case_id)
     item = session.get(Item, case.item_id)
     if item is None:
-        raise NotFoundError(f"the intake item of case {case_id} is missing")
+        raise NotFoundError.keyed("error.complaints.item_missing", case_id=case_id)
     analysis = item.analysis or {}
     text = item.text if revealed else service.masked_text(item)
     same_length = len(text) == len(item.text)
@@ -437,7 +437,12 @@ async def import_upload(
 ) -> Response:
     """Step 1 (a file) or step 2 (`token` of the file kept from step 1, `confirm`)."""
     if channel not in CHANNELS:
-        raise ValidationError(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
+        raise ValidationError.keyed(
+            "error.complaints.one_of",
+            field="channel",
+            name=Term("error.complaints.field.channel"),
+            allowed=", ".join(CHANNELS),
+        )
     if file is not None and file.filename:
         data = await file.read()
         filename = str(file.filename)
@@ -448,7 +453,7 @@ async def import_upload(
         data = (_upload_dir(request) / token).read_bytes()
         filename = (_upload_dir(request) / f"{token}.name").read_text(encoding="utf-8")
     else:
-        raise ValidationError("choose a CSV or XLSX file", field="file")
+        raise ValidationError.keyed("error.complaints.choose_file", field="file")
     columns = tabular.parse_mapping(mapping) if mapping.strip() else None
     parsed = tabular.parse(data, filename, channel, columns, check=service.check)
     result = None
@@ -518,7 +523,9 @@ def _hours(value: str, field: str) -> float:
     try:
         return float(value.strip().replace(",", "."))
     except ValueError:
-        raise ValidationError(f"{field}: {value!r} is not a number of hours", field=field) from None
+        raise ValidationError.keyed(
+            "error.complaints.not_hours", field=field, value=value
+        ) from None
 
 
 def _policy_entries(
@@ -533,7 +540,7 @@ def _policy_entries(
     both budgets empty is the unused "add" row)."""
     columns = (priority, category, first_response_hours, resolution_hours, clock_kind)
     if len({len(c) for c in columns}) != 1:
-        raise ValidationError("policies: the form's columns do not line up", field="policies")
+        raise ValidationError.keyed("error.complaints.policy_columns", field="policies")
     entries = []
     for i, (prio, cat, first, resolution, kind) in enumerate(zip(*columns, strict=True)):
         if str(i) in remove or not (first.strip() or resolution.strip()):

@@ -11,7 +11,6 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from clamor.core.errors import ClamorError, RateLimited, ValidationError
-from clamor.core.i18n import translate
 from clamor.intake.connectors.base import AttachmentIn
 from clamor.intake.connectors.webform import MAX_FORM_BYTES, complaint_from_form, is_bot
 from clamor.storage.ratelimit import SharedRateLimiter
@@ -41,18 +40,17 @@ def _limiter(request: Request, kind: str = "form") -> SharedRateLimiter:
 
 def _check_rate(request: Request, kind: str = "form") -> None:
     """Count this request against the address's limit; RateLimited (429, Retry-After) naming
-    the limit and when to try again, in the visitor's language."""
+    the limit and when to try again (the page says it in the visitor's language)."""
     refusal = _limiter(request, kind).hit(client_ip(request))
     if refusal is None:
         return
     minutes = max(1, -(-refusal.retry_after // 60))
-    message = translate(
+    raise RateLimited.keyed_after(
         f"complaints.public_rate_limited_{kind}",
-        request_language(request),
+        refusal.retry_after,
         limit=refusal.limit,
         minutes=minutes,
     )
-    raise RateLimited(message, retry_after=refusal.retry_after)
 
 
 def _form_page(
@@ -81,9 +79,11 @@ async def _attachments(files: list[UploadFile], max_bytes: int) -> list[Attachme
             continue
         data = await upload.read(max_bytes + 1)
         if len(data) > max_bytes:
-            raise ValidationError(
-                f"attachment {upload.filename!r} is larger than {max_bytes // 1_000_000} MB",
+            raise ValidationError.keyed(
+                "error.complaints.attachment_too_large",
                 field="attachments",
+                filename=upload.filename,
+                mb=max_bytes // 1_000_000,
             )
         found.append(AttachmentIn(upload.filename, upload.content_type or "", data))
     return found
@@ -93,7 +93,9 @@ async def _attachments(files: list[UploadFile], max_bytes: int) -> list[Attachme
 async def submit_complaint(request: Request) -> Response:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
-        raise PayloadTooLarge(f"the form is larger than {MAX_FORM_BYTES // 1_000_000} MB")
+        raise PayloadTooLarge.keyed(
+            "error.complaints.form_too_large", mb=MAX_FORM_BYTES // 1_000_000
+        )
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in (*FORM_FIELDS, "submission_id", "website")}
     if is_bot(values):
@@ -105,7 +107,7 @@ async def submit_complaint(request: Request) -> Response:
         attachments = await _attachments(files, state.settings.complaint_attachment_max_bytes)
         complaint = complaint_from_form(values, attachments, request_language(request))
         if not (complaint.phone or complaint.email):
-            raise ValidationError("give a phone number or an e-mail address", field="contact")
+            raise ValidationError.keyed("error.complaints.contact_needed", field="contact")
         with state.db.write() as session:
             (outcome,) = service.submit(session, channel_actor("webform"), [complaint])
             ack = queue_acknowledgement(session, state.settings, outcome.case)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from clamor.audit import service as audit
 from clamor.core import clock
-from clamor.core.errors import ValidationError
+from clamor.core.errors import Term, ValidationError
 from clamor.core.principal import Principal
 from clamor.workflow.complaints.models import ReplyTemplateRow
 from clamor.workflow.complaints.templates import (
@@ -51,14 +51,22 @@ def _kind(value: str) -> TemplateKind:
     try:
         return TemplateKind(value)
     except ValueError:
-        raise ValidationError(
-            f"kind must be one of {', '.join(k.value for k in TemplateKind)}", field="kind"
+        raise ValidationError.keyed(
+            "error.complaints.one_of",
+            field="kind",
+            name=Term("error.complaints.field.kind"),
+            allowed=", ".join(k.value for k in TemplateKind),
         ) from None
 
 
 def _language(value: str) -> str:
     if value not in LANGUAGES:
-        raise ValidationError(f"language must be one of {', '.join(LANGUAGES)}", field="language")
+        raise ValidationError.keyed(
+            "error.complaints.one_of",
+            field="language",
+            name=Term("error.complaints.field.language"),
+            allowed=", ".join(LANGUAGES),
+        )
     return value
 
 
@@ -72,9 +80,18 @@ def save_template(
     subject, body = subject.strip(), body.strip().replace("\r\n", "\n")
     for field, value, limit in (("subject", subject, MAX_SUBJECT), ("body", body, MAX_BODY)):
         if not value:
-            raise ValidationError(f"the template {field} must not be empty", field=field)
+            raise ValidationError.keyed(
+                "error.complaints.template_empty",
+                field=field,
+                part=Term(f"error.complaints.field.{field}"),
+            )
         if len(value) > limit:
-            raise ValidationError(f"the template {field} is longer than {limit}", field=field)
+            raise ValidationError.keyed(
+                "error.complaints.template_too_long",
+                field=field,
+                part=Term(f"error.complaints.field.{field}"),
+                max=limit,
+            )
     edited = ReplyTemplate(chosen, lang, subject, body)  # checks the placeholders
     before = template(session, chosen, lang)
     row = session.scalar(

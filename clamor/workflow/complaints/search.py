@@ -136,8 +136,8 @@ def parse_query(query: str) -> list[QueryTerm]:
     """Terms of a query (split on any space, AND); ValidationError naming `search`."""
     parts = list(dict.fromkeys(fold(query).split()))
     if len(parts) > MAX_QUERY_TERMS:
-        raise ValidationError(
-            f"search has more than {MAX_QUERY_TERMS} words; leave some out", field="search"
+        raise ValidationError.keyed(
+            "error.complaints.search_too_many_words", field="search", max=MAX_QUERY_TERMS
         )
     return [query_term(part) for part in parts]
 

@@ -24,7 +24,7 @@ from clamor.analysis.pii import EMAIL, ID_NUMBER, MOBILE, find_pii, mask, redact
 from clamor.analysis.pipeline import analyze_many
 from clamor.audit import service as audit
 from clamor.core import clock
-from clamor.core.errors import NotFoundError, PermissionDenied, ValidationError
+from clamor.core.errors import NotFoundError, PermissionDenied, Term, ValidationError
 from clamor.core.principal import Principal
 from clamor.intake.connectors.base import (
     ALLOWED_ATTACHMENT_TYPES,
@@ -87,46 +87,55 @@ MAX_ATTACHMENT_BYTES = 5_000_000
 
 def _check_attachments(attachments: tuple[AttachmentIn, ...]) -> None:
     if len(attachments) > MAX_ATTACHMENTS:
-        raise ValidationError(f"at most {MAX_ATTACHMENTS} attachments", field="attachments")
+        raise ValidationError.keyed(
+            "error.complaints.too_many_attachments", field="attachments", max=MAX_ATTACHMENTS
+        )
     for attachment in attachments:
         if attachment.content_type not in ALLOWED_ATTACHMENT_TYPES:
-            raise ValidationError(
-                f"attachment {attachment.filename!r}: type {attachment.content_type} is not "
-                "accepted (images, PDF, text, audio, video)",
+            raise ValidationError.keyed(
+                "error.complaints.attachment_type",
                 field="attachments",
+                filename=attachment.filename,
+                type=attachment.content_type,
             )
         if len(attachment.data) > MAX_ATTACHMENT_BYTES:
-            raise ValidationError(
-                f"attachment {attachment.filename!r} is larger than "
-                f"{MAX_ATTACHMENT_BYTES // 1_000_000} MB",
+            raise ValidationError.keyed(
+                "error.complaints.attachment_too_large",
                 field="attachments",
+                filename=attachment.filename,
+                mb=MAX_ATTACHMENT_BYTES // 1_000_000,
             )
 
 
 def check(incoming: ComplaintIn) -> Contacts:
     """Validate one complaint before anything is stored; returns its normalised contacts."""
     if incoming.channel not in CHANNELS:
-        raise ValidationError(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
+        raise ValidationError.keyed(
+            "error.complaints.one_of",
+            field="channel",
+            name=Term("error.complaints.field.channel"),
+            allowed=", ".join(CHANNELS),
+        )
     if not incoming.text.strip() and not (incoming.title or "").strip():
-        raise ValidationError("the complaint text must not be empty", field="text")
+        raise ValidationError.keyed("error.complaints.complaint_text_empty", field="text")
     if len(incoming.text) > MAX_TEXT:
-        raise ValidationError(f"the text is longer than {MAX_TEXT} characters", field="text")
+        raise ValidationError.keyed("error.complaints.text_too_long", field="text", max=MAX_TEXT)
     if not incoming.external_id.strip() or len(incoming.external_id) > 200:
-        raise ValidationError("external_id must have 1 to 200 characters", field="external_id")
+        raise ValidationError.keyed("error.complaints.external_id_length", field="external_id")
     if incoming.received_at is not None:
         if incoming.received_at.tzinfo is None:
-            raise ValidationError("received_at needs a time zone", field="received_at")
+            raise ValidationError.keyed("error.complaints.received_at_zone", field="received_at")
         if incoming.received_at > clock.now() + timedelta(minutes=5):
-            raise ValidationError("received_at lies in the future", field="received_at")
+            raise ValidationError.keyed("error.complaints.received_at_future", field="received_at")
     _check_attachments(incoming.attachments)
     name = _blank(incoming.name)
     if name and len(name) > MAX_NAME:
-        raise ValidationError(f"name is longer than {MAX_NAME} characters", field="name")
+        raise ValidationError.keyed("error.complaints.name_too_long", field="name", max=MAX_NAME)
     phone = normalize_phone(incoming.phone) if _blank(incoming.phone) else None
     email = normalize_email(incoming.email) if _blank(incoming.email) else None
     id_number = _blank(incoming.id_number)
     if id_number and len(id_number) > 32:
-        raise ValidationError("id_number is too long", field="id_number")
+        raise ValidationError.keyed("error.complaints.id_number_too_long", field="id_number")
     return Contacts(name, phone, email, id_number)
 
 
@@ -693,7 +702,7 @@ def permissions_of(actor: Principal) -> frozenset[str]:
 def get_case(session: Session, case_id: int) -> ComplaintCase:
     case = session.get(ComplaintCase, case_id)
     if case is None:
-        raise NotFoundError(f"no complaint case with id {case_id}")
+        raise NotFoundError.keyed("error.complaints.no_case", id=case_id)
     return case
 
 
@@ -718,9 +727,13 @@ def _resolve_fields(session: Session, case: ComplaintCase, fields: dict[str, Any
             try:
                 found = find_by_code(session, target)
             except ValidationError as exc:
-                raise ValidationError(exc.message, field="target_case") from exc
+                raise ValidationError.keyed(
+                    "error.complaints.detail", field="target_case", detail=exc
+                ) from exc
             if found is None:
-                raise NotFoundError(f"no complaint case {target!r}", field="target_case")
+                raise NotFoundError.keyed(
+                    "error.complaints.no_case_code", field="target_case", code=target
+                )
             fields["target_case"] = found.id
     for name in ("assignee_group", "assignee_user", "incident_id"):
         if isinstance(fields.get(name), str):
@@ -735,7 +748,9 @@ def _assignee(session: Session, fields: dict[str, Any]) -> tuple[int | None, int
             select(Group.id).where(or_(Group.key == str(group), Group.id == _as_int(group)))
         )
         if found is None:
-            raise ValidationError(f"no group {group!r}", field="assignee_group")
+            raise ValidationError.keyed(
+                "error.complaints.no_group", field="assignee_group", group=group
+            )
         group_id = found
     user = fields.get("assignee_user")
     if user is not None:
@@ -743,7 +758,9 @@ def _assignee(session: Session, fields: dict[str, Any]) -> tuple[int | None, int
             select(User.id).where(or_(User.username == str(user), User.id == _as_int(user)))
         )
         if found is None:
-            raise ValidationError(f"no user {user!r}", field="assignee_user")
+            raise ValidationError.keyed(
+                "error.complaints.no_user", field="assignee_user", user=user
+            )
         user_id = found
     return group_id, user_id
 
@@ -772,9 +789,9 @@ def _communication(
 def _merge_target(session: Session, case: ComplaintCase, target_id: int) -> ComplaintCase:
     target = session.get(ComplaintCase, target_id)
     if target is None:
-        raise NotFoundError(f"no complaint case with id {target_id}", field="target_case")
+        raise NotFoundError.keyed("error.complaints.no_case", field="target_case", id=target_id)
     if target.status == CaseState.MERGED.value:
-        raise ValidationError("the target case was itself merged", field="target_case")
+        raise ValidationError.keyed("error.complaints.target_merged", field="target_case")
     return target
 
 
@@ -861,7 +878,7 @@ def _effects(
     elif action == CaseAction.ESCALATE:
         case.incident_id = _as_int(values["incident_id"])
         if case.incident_id < 0:
-            raise ValidationError("incident_id must be a number", field="incident_id")
+            raise ValidationError.keyed("error.complaints.incident_id_number", field="incident_id")
 
 
 def _sla_effects(case: ComplaintCase, effect: SlaEffect, now: datetime) -> None:
@@ -887,11 +904,14 @@ def set_priority(
     try:
         chosen = Priority(priority)
     except ValueError:
-        raise ValidationError(
-            f"priority must be one of {', '.join(p.value for p in Priority)}", field="priority"
+        raise ValidationError.keyed(
+            "error.complaints.one_of",
+            field="priority",
+            name=Term("error.complaints.field.priority"),
+            allowed=", ".join(p.value for p in Priority),
         ) from None
     if not reason.strip():
-        raise ValidationError("say why the priority changes", field="reason")
+        raise ValidationError.keyed("error.complaints.priority_reason", field="reason")
     case = get_case(session, case_id)
     before = case.priority
     case.priority = chosen.value
@@ -928,11 +948,11 @@ def add_communication(
     """Log a call, message, e-mail or note on a case (needs complaints.handle)."""
     actor.require(Perm.COMPLAINTS_HANDLE.value)
     if kind not in ("call", "message", "email", "note"):
-        raise ValidationError("kind must be call, message, email or note", field="kind")
+        raise ValidationError.keyed("error.complaints.comm_kind", field="kind")
     if direction not in ("in", "out", "internal"):
-        raise ValidationError("direction must be in, out or internal", field="direction")
+        raise ValidationError.keyed("error.complaints.comm_direction", field="direction")
     if not body.strip():
-        raise ValidationError("the text must not be empty", field="body")
+        raise ValidationError.keyed("error.complaints.body_empty", field="body")
     case = get_case(session, case_id)
     entry = Communication(
         case_id=case.id,
@@ -991,7 +1011,7 @@ def masked_text(item: Item) -> str:
 def reveal(session: Session, actor: Principal, case_id: int) -> ComplaintCase:
     """Allow the raw personal data of one case to be shown; audited."""
     if not actor.can(Perm.COMPLAINTS_REVEAL_PII.value):
-        raise PermissionDenied("showing personal data needs the permission complaints.reveal_pii")
+        raise PermissionDenied.keyed("error.complaints.reveal_needs_permission")
     case = get_case(session, case_id)
     audit.record(session, actor, "complaint.reveal_pii", "complaint", case.id)
     return case
@@ -1050,7 +1070,7 @@ def public_events(session: Session, case: ComplaintCase) -> list[CaseEvent]:
 def _complainant_or_404(session: Session, complainant_id: int) -> Complainant:
     person = session.get(Complainant, complainant_id)
     if person is None:
-        raise NotFoundError(f"no complainant with id {complainant_id}")
+        raise NotFoundError.keyed("error.complaints.no_complainant", id=complainant_id)
     return person
 
 
@@ -1067,7 +1087,7 @@ def _cases_of(session: Session, person: Complainant) -> list[ComplaintCase]:
 def export_complainant(session: Session, actor: Principal, complainant_id: int) -> dict[str, Any]:
     """Everything held on one complainant (their right of access); audited."""
     if not actor.can(Perm.COMPLAINTS_REVEAL_PII.value):
-        raise PermissionDenied("exporting personal data needs complaints.reveal_pii")
+        raise PermissionDenied.keyed("error.complaints.export_needs_permission")
     person = _complainant_or_404(session, complainant_id)
     cases = []
     for case in _cases_of(session, person):
@@ -1113,9 +1133,9 @@ def erase_complainant(session: Session, actor: Principal, complainant_id: int, r
     """Erase a complainant's personal data on request; their cases stay, anonymised, for the
     statistics. Returns the number of cases anonymised."""
     if not actor.can(Perm.COMPLAINTS_REVEAL_PII.value):
-        raise PermissionDenied("erasing personal data needs complaints.reveal_pii")
+        raise PermissionDenied.keyed("error.complaints.erase_needs_permission")
     if not reason.strip():
-        raise ValidationError("say why (the request)", field="reason")
+        raise ValidationError.keyed("error.complaints.erase_reason", field="reason")
     person = _complainant_or_404(session, complainant_id)
     person.name = person.phone = person.email = person.id_number = None
     person.phone_hash = person.email_hash = None

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, lazyload
 
 from clamor.audit import service as audit
 from clamor.core import clock
-from clamor.core.errors import ConfigurationError, NotFoundError, ValidationError
+from clamor.core.errors import ConfigurationError, NotFoundError, Term, ValidationError
 from clamor.core.principal import Principal
 from clamor.notify.models import PENDING, Outbox
 from clamor.org.models import Membership
@@ -344,8 +344,8 @@ def policy_inputs(policies: SlaPolicySet) -> list[PolicyIn]:
 
 def _minutes(hours: float, field: str) -> int:
     if not 0 < hours <= MAX_BUDGET_HOURS:
-        raise ValidationError(
-            f"{field} must be more than 0 and at most {MAX_BUDGET_HOURS} hours", field=field
+        raise ValidationError.keyed(
+            "error.complaints.policy_hours", field=field, max=MAX_BUDGET_HOURS
         )
     return round(hours * 60)
 
@@ -355,9 +355,10 @@ def _checked(index: int, entry: PolicyIn) -> SlaPolicy:
     try:
         priority = Priority(entry.priority)
     except ValueError:
-        raise ValidationError(
-            f"{where}.priority must be one of {', '.join(p.value for p in Priority)}",
+        raise ValidationError.keyed(
+            "error.complaints.policy_one_of",
             field=f"{where}.priority",
+            allowed=", ".join(p.value for p in Priority),
         ) from None
     category: RiskCategory | None = None
     if entry.category != ANY_CATEGORY:
@@ -365,21 +366,22 @@ def _checked(index: int, entry: PolicyIn) -> SlaPolicy:
             category = RiskCategory(entry.category)
         except ValueError:
             allowed = ", ".join([ANY_CATEGORY, *(c.value for c in RiskCategory)])
-            raise ValidationError(
-                f"{where}.category must be one of {allowed}", field=f"{where}.category"
+            raise ValidationError.keyed(
+                "error.complaints.policy_one_of", field=f"{where}.category", allowed=allowed
             ) from None
     try:
         kind = ClockKind(entry.clock)
     except ValueError:
-        raise ValidationError(
-            f"{where}.clock must be business or 24x7", field=f"{where}.clock"
+        raise ValidationError.keyed(
+            "error.complaints.policy_clock", field=f"{where}.clock"
         ) from None
     first = _minutes(entry.first_response_hours, f"{where}.first_response_hours")
     resolution = _minutes(entry.resolution_hours, f"{where}.resolution_hours")
     if first > resolution:
-        raise ValidationError(
-            f"{where}: the first response cannot take longer than the resolution",
+        raise ValidationError.keyed(
+            "error.complaints.policy_first_after_resolution",
             field=f"{where}.first_response_hours",
+            where=where,
         )
     return SlaPolicy(
         priority,
@@ -401,7 +403,9 @@ def save_policies(
     try:
         policies = SlaPolicySet(checked)
     except ConfigurationError as exc:
-        raise ValidationError(exc.message, field="policies") from exc
+        raise ValidationError.keyed(
+            "error.complaints.detail", field="policies", detail=exc
+        ) from exc
     before = [_as_dict(p) for p in policy_inputs(policy_set(session))]
     session.execute(delete(SlaPolicyRow))
     now = clock.now()
@@ -482,12 +486,14 @@ def parse_day(value: str | date, field: str = "day") -> date:
         try:
             day = date.fromisoformat(value.strip())
         except ValueError:
-            raise ValidationError(
-                f"{field}: {value!r} is not a date (YYYY-MM-DD)", field=field
+            raise ValidationError.keyed(
+                "error.complaints.not_a_date", field=field, value=value
             ) from None
     first, last = COMPANY_DAY_YEARS
     if not first <= day.year <= last:
-        raise ValidationError(f"{field}: the year must lie in {first}–{last}", field=field)
+        raise ValidationError.keyed(
+            "error.complaints.year_range", field=field, first=first, last=last
+        )
     return day
 
 
@@ -505,18 +511,24 @@ def add_company_day(
     actor.require(CONFIGURE)
     when = parse_day(day)
     if kind not in COMPANY_DAY_KINDS:
-        raise ValidationError(f"kind must be {CLOSED} or {WORKDAY}", field="kind")
+        raise ValidationError.keyed(
+            "error.complaints.day_kind", field="kind", closed=CLOSED, workday=WORKDAY
+        )
     text = label.strip()
     if not text:
-        raise ValidationError("say what the day is (a label)", field="label")
+        raise ValidationError.keyed("error.complaints.day_label_missing", field="label")
     if len(text) > MAX_DAY_LABEL:
-        raise ValidationError(f"label is longer than {MAX_DAY_LABEL} characters", field="label")
+        raise ValidationError.keyed(
+            "error.complaints.day_label_too_long", field="label", max=MAX_DAY_LABEL
+        )
     existing = session.scalar(select(CompanyDay).where(CompanyDay.day == when))
     if existing is not None:
-        raise ValidationError(
-            f"{when.isoformat()} is already on the company calendar ({existing.label}, "
-            f"{existing.kind}); remove it first to change it",
+        raise ValidationError.keyed(
+            "error.complaints.day_taken",
             field="day",
+            day=when.isoformat(),
+            label=existing.label,
+            kind=Term(f"error.complaints.day_kind.{existing.kind}"),
         )
     row = CompanyDay(
         day=when, kind=kind, label=text, created_at=clock.now(), created_by=actor.username
@@ -541,7 +553,9 @@ def remove_company_day(session: Session, actor: Principal, day: str | date) -> N
     when = parse_day(day)
     row = session.scalar(select(CompanyDay).where(CompanyDay.day == when))
     if row is None:
-        raise NotFoundError(f"{when.isoformat()} is not on the company calendar", field="day")
+        raise NotFoundError.keyed(
+            "error.complaints.day_not_on_calendar", field="day", day=when.isoformat()
+        )
     before = _day_dict(row)
     session.delete(row)
     session.flush()

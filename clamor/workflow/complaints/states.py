@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from clamor.core.errors import ValidationError
 from clamor.workflow.transitions import (
     Fields,
     Guard,
@@ -70,11 +71,11 @@ FINISHED_STATES = frozenset({CaseState.REJECTED, CaseState.CLOSED, CaseState.MER
 OPEN_STATES = frozenset(CaseState) - FINISHED_STATES
 
 
-def _not_itself(fields: Fields) -> str | None:
+def _not_itself(fields: Fields) -> ValidationError | None:
     # The service passes the case's own id as `case_id`; merging a case into itself would
     # hide it for good.
     if fields.get("case_id") is not None and fields.get("case_id") == fields.get("target_case"):
-        return "a case cannot be merged into itself"
+        return ValidationError.keyed("error.complaints.merge_into_itself")
     return None
 
 

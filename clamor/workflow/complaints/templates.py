@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from string import Formatter
 
-from clamor.core.errors import ValidationError
+from clamor.core.errors import Term, ValidationError
 
 PLACEHOLDERS: frozenset[str] = frozenset(
     {
@@ -49,20 +49,30 @@ def placeholders_in(text: str, part: str = "body") -> frozenset[str]:
     try:
         parsed = list(Formatter().parse(text))
     except ValueError as error:
-        raise ValidationError(f"template {part} is malformed: {error}", field=part) from error
+        raise ValidationError.keyed(
+            "error.complaints.template_malformed",
+            field=part,
+            part=Term(f"error.complaints.field.{part}"),
+            detail=str(error),
+        ) from error
     found: set[str] = set()
     for _literal, name, spec, conversion in parsed:
         if name is None:
             continue
         if name not in PLACEHOLDERS:
-            raise ValidationError(
-                f"unknown placeholder {{{name}}} in template {part}; "
-                f"allowed: {', '.join(sorted(PLACEHOLDERS))}",
+            raise ValidationError.keyed(
+                "error.complaints.template_unknown_placeholder",
                 field=part,
+                name=name,
+                part=Term(f"error.complaints.field.{part}"),
+                allowed=", ".join(sorted(PLACEHOLDERS)),
             )
         if spec or conversion:
-            raise ValidationError(
-                f"placeholder {{{name}}} in template {part} cannot have a format", field=part
+            raise ValidationError.keyed(
+                "error.complaints.template_placeholder_format",
+                field=part,
+                name=name,
+                part=Term(f"error.complaints.field.{part}"),
             )
         found.add(name)
     return frozenset(found)
@@ -77,7 +87,9 @@ class ReplyTemplate:
 
     def __post_init__(self) -> None:
         if self.language not in LANGUAGES:
-            raise ValidationError(f"unsupported language {self.language!r}", field="language")
+            raise ValidationError.keyed(
+                "error.complaints.template_language", field="language", lang=self.language
+            )
         placeholders_in(self.subject, "subject")
         placeholders_in(self.body, "body")
 
@@ -96,10 +108,12 @@ def render(template: ReplyTemplate, values: Mapping[str, object]) -> RenderedMes
     """Fill in the placeholders; a placeholder without a value is a ValidationError naming it."""
     missing = sorted(template.placeholders - {k for k, v in values.items() if v is not None})
     if missing:
-        raise ValidationError(
-            f"template {template.kind}/{template.language} needs a value for "
-            + ", ".join(f"{{{name}}}" for name in missing),
+        raise ValidationError.keyed(
+            "error.complaints.template_values_missing",
             field=missing[0],
+            kind=str(template.kind),
+            lang=template.language,
+            missing=", ".join(f"{{{name}}}" for name in missing),
         )
     text_values = {name: str(values[name]) for name in template.placeholders}
     return RenderedMessage(
@@ -213,5 +227,10 @@ def template_for(
     by_key = {(t.kind, t.language): t for t in templates}
     found = by_key.get((kind, language)) or by_key.get((kind, DEFAULT_LANGUAGE))
     if found is None:
-        raise ValidationError(f"no {kind} template in {language} or {DEFAULT_LANGUAGE}")
+        raise ValidationError.keyed(
+            "error.complaints.no_template",
+            kind=str(kind),
+            lang=language,
+            default=DEFAULT_LANGUAGE,
+        )
     return found

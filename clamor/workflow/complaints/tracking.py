@@ -65,19 +65,19 @@ def parse_tracking_code(text: str) -> str:
     is malformed or its check character does not match (a typo, not an unknown case)."""
     compact = text.strip().upper().translate(_SEPARATORS).translate(_LOOKALIKES)
     if len(compact) != CODE_LENGTH:
-        raise ValidationError(
-            f"a tracking code has {CODE_LENGTH} characters, this one has {len(compact)}",
+        raise ValidationError.keyed(
+            "error.complaints.code_length",
             field="tracking_code",
+            length=CODE_LENGTH,
+            given=len(compact),
         )
     wrong = sorted({char for char in compact if char not in _VALUE})
     if wrong:
-        raise ValidationError(
-            f"a tracking code cannot contain {''.join(wrong)!r}", field="tracking_code"
+        raise ValidationError.keyed(
+            "error.complaints.code_characters", field="tracking_code", chars="".join(wrong)
         )
     if not _checks_out(compact):
-        raise ValidationError(
-            "this tracking code contains a typo: please check it", field="tracking_code"
-        )
+        raise ValidationError.keyed("error.complaints.code_typo", field="tracking_code")
     return format_tracking_code(compact)
 
 

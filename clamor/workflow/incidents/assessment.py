@@ -147,9 +147,8 @@ class Ratings:
         for dimension in Dimension:
             value = getattr(self, dimension.value)
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 4:
-                raise ValidationError(
-                    f"{dimension.value} must be a whole number from 1 to 4, not {value!r}",
-                    field=dimension.value,
+                raise ValidationError.keyed(
+                    "error.incidents.rating_out_of_range", field=dimension.value, value=repr(value)
                 )
 
     def of(self, dimension: Dimension) -> int:
@@ -259,10 +258,12 @@ class Signals:
 
     def __post_init__(self) -> None:
         if not 0 <= self.negative_share <= 1:
-            raise ValidationError("negative_share must lie between 0 and 1", field="negative_share")
+            raise ValidationError.keyed(
+                "error.incidents.negative_share_range", field="negative_share"
+            )
         for name in ("volume", "reach", "linked_complaints"):
             if getattr(self, name) < 0:
-                raise ValidationError(f"{name} cannot be negative", field=name)
+                raise ValidationError.keyed("error.incidents.negative_count", field=name)
 
 
 @dataclass(frozen=True)

@@ -30,19 +30,21 @@ from clamor.workflow.incidents.models import Incident
 def open_drill(session: Session, actor: Principal, scenario: Mapping[str, Any]) -> Incident:
     """Open a drill incident from a scenario; ValidationError names a bad field."""
     if not isinstance(scenario, Mapping):
-        raise ValidationError("a scenario is a mapping (title, summary, category …)", field="file")
+        raise ValidationError.keyed("error.incidents.scenario_not_mapping", field="file")
     known = {"title", "summary", "category", "suggested_level", "reasons", "report"}
     unknown = sorted(set(scenario) - known)
     if unknown:
-        raise ValidationError(f"unknown scenario field {unknown[0]!r}", field=unknown[0])
+        raise ValidationError.keyed(
+            "error.incidents.unknown_scenario_field", field=unknown[0], name=repr(unknown[0])
+        )
     level = scenario.get("suggested_level")
     if level is not None and level not in {lv.value for lv in Level}:
-        raise ValidationError(
-            f"unknown level {level!r}; use I, II, III or IV", field="suggested_level"
+        raise ValidationError.keyed(
+            "error.incidents.unknown_level", field="suggested_level", value=repr(level)
         )
     reasons = scenario.get("reasons") or []
     if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
-        raise ValidationError("reasons must be a list of strings", field="reasons")
+        raise ValidationError.keyed("error.incidents.reasons_not_strings", field="reasons")
     incident = service.open_incident(
         session,
         actor,

@@ -55,7 +55,7 @@ def alert_incident_fields(session: Session, alert_id: int) -> dict[str, Any]:
     reasons."""
     alert = session.get(AlertRecord, alert_id)
     if alert is None:
-        raise NotFoundError(f"alert {alert_id} does not exist")
+        raise NotFoundError.keyed("error.incidents.alert_not_found", id=alert_id)
     category = "other"
     kind, _, value = alert.key.partition(":")
     if kind == "category":

@@ -22,7 +22,7 @@ from clamor.core import clock
 from clamor.core.errors import ValidationError
 from clamor.core.principal import Principal
 from clamor.org.models import Group
-from clamor.web.deps import app_state, request_language, require
+from clamor.web.deps import app_state, error_text, request_language, require
 from clamor.web.forms import apply_then_redirect
 from clamor.web.render import render
 from clamor.workflow.incidents import service
@@ -54,7 +54,7 @@ ACTION_FIELDS = (
 def _ids(text: str, field: str) -> list[int]:
     parts = [p for p in text.replace("，", ",").replace(" ", ",").split(",") if p]
     if not all(p.isdigit() for p in parts):
-        raise ValidationError(f"{field}: give case numbers separated by commas", field=field)
+        raise ValidationError.keyed("error.incidents.case_ids_format", field=field)
     return [int(p) for p in parts]
 
 
@@ -70,7 +70,7 @@ def _number(text: str, field: str) -> float:
     try:
         return float(text)
     except ValueError:
-        raise ValidationError(f"{field} must be a number", field=field) from None
+        raise ValidationError.keyed("error.incidents.not_a_number", field=field) from None
 
 
 class ActionForm(BaseModel):
@@ -165,7 +165,13 @@ def incident_list(
     known = {s.value for s in IncidentState}
     if state and state not in known:
         # An unknown filter would silently show an empty list: say so, and show them all.
-        message = f"state: {state!r} is not a state; use one of {', '.join(sorted(known))}"
+        refusal = ValidationError.keyed(
+            "error.incidents.unknown_state_filter",
+            field="state",
+            state=repr(state),
+            known=", ".join(sorted(known)),
+        )
+        message = error_text(request, refusal)
         return _list_page(request, principal, drills=drills, status_code=422, error=message)
     return _list_page(request, principal, state=state, drills=drills)
 
@@ -215,7 +221,7 @@ def open_from_alert(
     the incident already opened for it. Lands on the incident."""
     alert_id = alert_id.strip()
     if not alert_id.isdigit():
-        raise ValidationError("alert_id must be an alert number", field="alert_id")
+        raise ValidationError.keyed("error.incidents.alert_id_not_number", field="alert_id")
 
     def change(session: Session) -> Any:
         fields = alert_incident_fields(session, int(alert_id))
@@ -401,12 +407,12 @@ def log_contact(
     from clamor.workflow.complaints import service as complaints
 
     if not case_id.isdigit():
-        raise ValidationError("choose the complaint case", field="case_id")
+        raise ValidationError.keyed("error.incidents.choose_case", field="case_id")
 
     def change(session: Session) -> object:
         linked = {c.id for c in service.linked_cases(session, incident_id)}
         if int(case_id) not in linked:
-            raise ValidationError("that case is not linked to this incident", field="case_id")
+            raise ValidationError.keyed("error.incidents.case_not_linked", field="case_id")
         return complaints.add_communication(
             session, principal, int(case_id), kind=kind or "call", direction="out", body=body
         )
@@ -670,11 +676,11 @@ def _playbook_data(source: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(source) if source.strip() else None
     except yaml.YAMLError as error:
-        raise ValidationError(
-            f"the playbook is not valid YAML/JSON: {error}", field="data"
+        raise ValidationError.keyed(
+            "error.incidents.playbook_not_yaml", field="data", detail=str(error)
         ) from None
     if not isinstance(data, dict):
-        raise ValidationError("a playbook is a mapping with name and tasks", field="data")
+        raise ValidationError.keyed("error.incidents.playbook_not_mapping", field="data")
     return data
 
 

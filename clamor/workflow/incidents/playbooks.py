@@ -50,11 +50,13 @@ class TaskTemplate:
 
     def __post_init__(self) -> None:
         if not self.title_zh.strip() or not self.title_en.strip():
-            raise ValidationError("a task needs a title in Chinese and English", field="title")
+            raise ValidationError.keyed("error.incidents.task_title_both_languages", field="title")
         if not self.group.strip():
-            raise ValidationError("a task needs a group", field="group")
+            raise ValidationError.keyed("error.incidents.task_needs_group", field="group")
         if self.due_in <= timedelta(0):
-            raise ValidationError("a task's time limit must be positive", field="due_hours")
+            raise ValidationError.keyed(
+                "error.incidents.task_limit_not_positive", field="due_hours"
+            )
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,9 @@ class Playbook:
 
     def __post_init__(self) -> None:
         if not self.tasks:
-            raise ValidationError(f"playbook {self.name!r} has no tasks", field="tasks")
+            raise ValidationError.keyed(
+                "error.incidents.playbook_without_tasks", field="tasks", name=repr(self.name)
+            )
 
 
 # -- parsing admin-edited data ------------------------------------------------------------------
@@ -79,8 +83,8 @@ def _choice(value: Any, allowed: type[StrEnum], field: str) -> Any:
         return allowed(value)
     except ValueError:
         names = ", ".join(member.value for member in allowed)
-        raise ValidationError(
-            f"unknown {field} {value!r}; use one of: {names}", field=field
+        raise ValidationError.keyed(
+            "error.incidents.playbook_unknown_choice", field=field, value=repr(value), known=names
         ) from None
 
 
@@ -89,12 +93,18 @@ def parse_task(data: Mapping[str, Any], index: int = 0) -> TaskTemplate:
     type_name = data.get("type")
     if type_name not in {t.value for t in TaskType}:
         known = ", ".join(t.value for t in TaskType)
-        raise ValidationError(
-            f"{where}: unknown task type {type_name!r}; use one of: {known}", field=f"{where}.type"
+        raise ValidationError.keyed(
+            "error.incidents.unknown_task_type",
+            field=f"{where}.type",
+            where=where,
+            value=repr(type_name),
+            known=known,
         )
     hours = data.get("due_hours")
     if isinstance(hours, bool) or not isinstance(hours, (int, float)):
-        raise ValidationError(f"{where}: due_hours must be a number", field=f"{where}.due_hours")
+        raise ValidationError.keyed(
+            "error.incidents.due_hours_not_number", field=f"{where}.due_hours", where=where
+        )
     try:
         return TaskTemplate(
             task_type=TaskType(type_name),
@@ -104,14 +114,16 @@ def parse_task(data: Mapping[str, Any], index: int = 0) -> TaskTemplate:
             due_in=timedelta(hours=hours),
         )
     except ValidationError as error:
-        raise ValidationError(f"{where}: {error.message}", field=f"{where}.{error.field}") from None
+        raise ValidationError.keyed(
+            "error.incidents.in_task", field=f"{where}.{error.field}", where=where, detail=error
+        ) from None
 
 
 def parse_playbook(data: Mapping[str, Any]) -> Playbook:
     """A playbook from admin-edited data (JSON/YAML shape); ValidationError names the bad field."""
     tasks = data.get("tasks")
     if not isinstance(tasks, Sequence) or isinstance(tasks, str) or not tasks:
-        raise ValidationError("a playbook needs a non-empty list of tasks", field="tasks")
+        raise ValidationError.keyed("error.incidents.playbook_needs_tasks", field="tasks")
     return Playbook(
         name=str(data.get("name") or "unnamed"),
         category=_choice(data.get("category"), RiskCategory, "category"),

@@ -99,9 +99,9 @@ def _text(value: object) -> str:
 def _required(value: object, field: str, limit: int | None = None) -> str:
     text = _text(value)
     if not text:
-        raise ValidationError(f"{field} must not be empty", field=field)
+        raise ValidationError.keyed("error.incidents.required", field=field)
     if limit is not None and len(text) > limit:
-        raise ValidationError(f"{field} is longer than {limit} characters", field=field)
+        raise ValidationError.keyed("error.incidents.too_long", field=field, limit=limit)
     return text
 
 
@@ -110,8 +110,11 @@ def _category(value: object) -> str:
         return RiskCategory(str(value)).value
     except ValueError:
         known = ", ".join(c.value for c in RiskCategory)
-        raise ValidationError(
-            f"unknown category {value!r}; use one of: {known}", field="category"
+        raise ValidationError.keyed(
+            "error.incidents.unknown_category_choose",
+            field="category",
+            value=repr(value),
+            known=known,
         ) from None
 
 
@@ -168,7 +171,7 @@ def _label(incident: Incident) -> str:
 def get(session: Session, incident_id: int) -> Incident:
     incident = session.get(Incident, incident_id)
     if incident is None:
-        raise NotFoundError(f"incident {incident_id} does not exist")
+        raise NotFoundError.keyed("error.incidents.incident_not_found", id=incident_id)
     return incident
 
 
@@ -344,8 +347,10 @@ def open_from_alert(
         try:
             level = Level(suggested_level).value
         except ValueError:
-            raise ValidationError(
-                f"unknown level {suggested_level!r}; use I, II, III or IV", field="suggested_level"
+            raise ValidationError.keyed(
+                "error.incidents.unknown_level",
+                field="suggested_level",
+                value=repr(suggested_level),
             ) from None
     incident = _new_incident(actor, title, summary, category, "alert", alert_id=alert_id)
     incident.suggested_level = level
@@ -373,8 +378,10 @@ def _cases_or_404(session: Session, ids: Sequence[int]) -> list[ComplaintCase]:
     cases = list(session.scalars(select(ComplaintCase).where(ComplaintCase.id.in_(ids))))
     missing = sorted(set(ids) - {c.id for c in cases})
     if missing:
-        raise ValidationError(
-            f"complaint case(s) {', '.join(map(str, missing))} do not exist", field="complaint_ids"
+        raise ValidationError.keyed(
+            "error.incidents.cases_missing",
+            field="complaint_ids",
+            ids=", ".join(map(str, missing)),
         )
     return cases
 
@@ -414,14 +421,16 @@ def link_complaints(
     _require_open(incident)
     ids = sorted(set(complaint_ids))
     if not ids:
-        raise ValidationError("name at least one complaint case", field="complaint_ids")
+        raise ValidationError.keyed("error.incidents.no_case_named", field="complaint_ids")
     _link(session, actor, incident, _cases_or_404(session, ids))
     return incident
 
 
 def _require_open(incident: Incident) -> None:
     if IncidentState(incident.state) in FINAL_STATES:
-        raise InvalidTransition(f"incident {incident.id} is {incident.state}: nothing can change")
+        raise InvalidTransition.keyed(
+            "error.incidents.incident_final", id=incident.id, state=incident.state
+        )
 
 
 # --- group members ----------------------------------------------------------------------------
@@ -430,7 +439,7 @@ def _require_open(incident: Incident) -> None:
 def group_by_key(session: Session, key: str) -> Group:
     group = session.scalar(select(Group).where(Group.key == key))
     if group is None:
-        raise ValidationError(f"unknown group {key!r}", field="group")
+        raise ValidationError.keyed("error.incidents.unknown_group", field="group", group=repr(key))
     return group
 
 
@@ -448,7 +457,9 @@ def member_usernames(session: Session, group_id: int) -> set[str]:
 def _user_by_name(session: Session, username: str, field: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise ValidationError(f"unknown user {username!r}", field=field)
+        raise ValidationError.keyed(
+            "error.incidents.unknown_user", field=field, username=repr(username)
+        )
     return user
 
 
@@ -467,7 +478,7 @@ def act(
     incident = get(session, incident_id)
     values = {k: v for k, v in (fields or {}).items()}
     if action == IncidentAction.INSTRUCT.value:
-        raise ValidationError("give instructions as tasks (instruct)", field="tasks")
+        raise ValidationError.keyed("error.incidents.instruct_with_tasks", field="tasks")
     values = _complete_fields(session, incident, action, values)
     transition = apply(IncidentState(incident.state), action, permissions_of(actor), values)
     before = {"state": incident.state, "level": incident.level}
@@ -506,8 +517,8 @@ def _complete_fields(
             try:
                 values["target_incident"] = int(target)
             except (TypeError, ValueError):
-                raise ValidationError(
-                    "target_incident must be an incident number", field="target_incident"
+                raise ValidationError.keyed(
+                    "error.incidents.target_not_number", field="target_incident"
                 ) from None
     return values
 
@@ -558,7 +569,7 @@ def _effects(
         assert review is not None
         accepted = action == A.ACCEPT_REVIEW.value
         if accepted and incident.review_accepted_at is not None:
-            raise InvalidTransition("the review report has already been accepted")
+            raise InvalidTransition.keyed("error.incidents.review_already_accepted")
         review.state = "accepted" if accepted else "returned"
         review.comments = _text(values.get("comments")) or None
         review.decided_at, review.decided_by, review.updated_at = now, actor.username, now
@@ -650,7 +661,7 @@ def tasks_of(session: Session, incident_id: int) -> list[IncidentTask]:
 def get_task(session: Session, task_id: int) -> IncidentTask:
     task = session.get(IncidentTask, task_id)
     if task is None:
-        raise NotFoundError(f"task {task_id} does not exist")
+        raise NotFoundError.keyed("error.incidents.task_not_found", id=task_id)
     return task
 
 
@@ -671,20 +682,27 @@ def _new_task(
     where = f"tasks[{index}]"
     if spec.task_type not in {t.value for t in TaskType}:
         known = ", ".join(t.value for t in TaskType)
-        raise ValidationError(
-            f"{where}: unknown task type {spec.task_type!r}; use one of: {known}",
+        raise ValidationError.keyed(
+            "error.incidents.unknown_task_type",
             field=f"{where}.type",
+            where=where,
+            value=repr(spec.task_type),
+            known=known,
         )
     title = _required(spec.title, f"{where}.title", MAX_TITLE)
     if isinstance(spec.hours, bool) or not isinstance(spec.hours, (int, float)) or spec.hours <= 0:
-        raise ValidationError(f"{where}: hours must be a positive number", field=f"{where}.hours")
+        raise ValidationError.keyed(
+            "error.incidents.task_hours_not_positive", field=f"{where}.hours", where=where
+        )
     group = group_by_key(session, spec.group)
     assignee_id = None
     if spec.assignee:
         try:
             task_rules.check_assignee_in_group(spec.assignee, member_usernames(session, group.id))
         except ValidationError as error:
-            raise ValidationError(f"{where}: {error.message}", field=f"{where}.assignee") from None
+            raise ValidationError.keyed(
+                "error.incidents.in_task", field=f"{where}.assignee", where=where, detail=error
+            ) from None
         assignee_id = _user_by_name(session, spec.assignee, f"{where}.assignee").id
     clock_ = calendar_for_level(_level_of(incident), CALENDAR)
     task = IncidentTask(
@@ -809,13 +827,15 @@ def request_support(
 ) -> IncidentTask:
     """A support request to IT or legal (plan §4.5), with its own deadline."""
     if not (actor.can(Perm.INCIDENTS_RESPOND.value) or actor.can(Perm.INCIDENTS_INSTRUCT.value)):
-        raise PermissionDenied("support requests need incidents.respond or incidents.instruct")
+        raise PermissionDenied.keyed("error.incidents.support_permission")
     if kind not in SUPPORT_TYPES:
-        raise ValidationError(f"kind must be one of {', '.join(SUPPORT_TYPES)}", field="kind")
+        raise ValidationError.keyed(
+            "error.incidents.unknown_support_kind", field="kind", known=", ".join(SUPPORT_TYPES)
+        )
     incident = get(session, incident_id)
     _require_open(incident)
     if IncidentState(incident.state) in (IncidentState.RESOLVED, IncidentState.REVIEWED):
-        raise InvalidTransition("support can be requested only while the response runs")
+        raise InvalidTransition.keyed("error.incidents.support_only_while_responding")
     spec = TaskSpec(kind, title, LOGISTICS_SUPPORT, hours, detail=detail)
     task = _new_task(session, actor, incident, spec, 0, is_support=True, now=clock.now())
     _record(
@@ -867,10 +887,9 @@ def task_act(
     transition = task_rules.apply(TaskState(task.state), action, permissions_of(actor), values)
     receiving = action in (task_rules.TaskAction.ACKNOWLEDGE, task_rules.TaskAction.COMPLETE)
     if receiving and not _is_receiver(session, actor, task):
-        raise PermissionDenied(
-            f"task {task.id} is for its group's members"
-            + (" and its assignee" if task.assignee_user_id else "")
-        )
+        if task.assignee_user_id:
+            raise PermissionDenied.keyed("error.incidents.task_for_assignee", id=task.id)
+        raise PermissionDenied.keyed("error.incidents.task_for_group", id=task.id)
     now = clock.now()
     before = {"state": task.state, "assignee": task.assignee_user_id}
     reason = None
@@ -990,8 +1009,13 @@ def save_playbook(session: Session, actor: Principal, data: Mapping[str, Any]) -
     playbook = parse_playbook(data)
     for i, template in enumerate(playbook.tasks):
         if session.scalar(select(Group.id).where(Group.key == template.group)) is None:
-            raise ValidationError(
-                f"tasks[{i}]: unknown group {template.group!r}", field=f"tasks[{i}].group"
+            raise ValidationError.keyed(
+                "error.incidents.in_task",
+                field=f"tasks[{i}].group",
+                where=f"tasks[{i}]",
+                detail=ValidationError.keyed(
+                    "error.incidents.unknown_group", group=repr(template.group)
+                ),
             )
     clean = playbook_to_data(playbook)
     row = session.scalar(select(StoredPlaybook).where(StoredPlaybook.name == playbook.name))
@@ -1017,7 +1041,7 @@ def delete_playbook(session: Session, actor: Principal, playbook_id: int) -> Non
     actor.require("settings.manage")
     row = session.get(StoredPlaybook, playbook_id)
     if row is None:
-        raise NotFoundError(f"playbook {playbook_id} does not exist")
+        raise NotFoundError.keyed("error.incidents.playbook_not_found", id=playbook_id)
     audit.record(
         session, actor, "incident.playbook.delete", "incident_playbook", row.id, before=row.data
     )
@@ -1049,7 +1073,7 @@ def versions_of(session: Session, statement_id: int) -> list[StatementVersion]:
 def get_statement(session: Session, statement_id: int) -> Statement:
     statement = session.get(Statement, statement_id)
     if statement is None:
-        raise NotFoundError(f"statement {statement_id} does not exist")
+        raise NotFoundError.keyed("error.incidents.statement_not_found", id=statement_id)
     return statement
 
 
@@ -1065,7 +1089,7 @@ def draft_statement(
     incident = get(session, incident_id)
     _require_open(incident)
     if incident.state == IncidentState.IDENTIFIED.value:
-        raise InvalidTransition("report the incident before drafting a statement")
+        raise InvalidTransition.keyed("error.incidents.statement_before_report")
     now = clock.now()
     statement = Statement(
         incident_id=incident.id,
@@ -1106,7 +1130,7 @@ def edit_statement(session: Session, actor: Principal, statement_id: int, text: 
     new_text = _required(text, "text", MAX_STATEMENT)
     current = versions_of(session, statement.id)[-1]
     if new_text == current.text:
-        raise ValidationError("the text is unchanged", field="text")
+        raise ValidationError.keyed("error.incidents.text_unchanged", field="text")
     statement.version = current.number + 1
     statement.updated_at = clock.now()
     session.add(
@@ -1186,7 +1210,9 @@ def statement_diff(
     texts = {v.number: v.text for v in versions_of(session, statement_id)}
     for number, field in ((old, "old"), (new, "new")):
         if number not in texts:
-            raise ValidationError(f"statement has no version {number}", field=field)
+            raise ValidationError.keyed(
+                "error.incidents.no_such_version", field=field, number=number
+            )
     return statement_rules.diff_lines(texts[old], texts[new])
 
 
@@ -1214,9 +1240,7 @@ def save_review(
     actor.require(Perm.INCIDENTS_REVIEW.value)
     incident = get(session, incident_id)
     if incident.state != IncidentState.RESOLVED.value:
-        raise InvalidTransition(
-            f"the review report is written once the incident is resolved (it is {incident.state})"
-        )
+        raise InvalidTransition.keyed("error.incidents.review_needs_resolved", state=incident.state)
     now = clock.now()
     review = _review(session, incident_id)
     if review is None:
@@ -1264,12 +1288,12 @@ def add_improvement(
         IncidentState.REVIEWED.value,
         IncidentState.CLOSED.value,
     ):
-        raise InvalidTransition("improvement actions come with the review, after resolution")
+        raise InvalidTransition.keyed("error.incidents.improvement_after_resolution")
     if isinstance(due_on, str):
         try:
             due_on = date.fromisoformat(due_on.strip())
         except ValueError:
-            raise ValidationError("due_on must be a date (YYYY-MM-DD)", field="due_on") from None
+            raise ValidationError.keyed("error.incidents.due_on_not_date", field="due_on") from None
     user = _user_by_name(session, _required(owner, "owner"), "owner")
     action = ImprovementAction(
         incident_id=incident.id,
@@ -1293,11 +1317,11 @@ def add_improvement(
 def complete_improvement(session: Session, actor: Principal, action_id: int) -> ImprovementAction:
     action = session.get(ImprovementAction, action_id)
     if action is None:
-        raise NotFoundError(f"improvement action {action_id} does not exist")
+        raise NotFoundError.keyed("error.incidents.improvement_not_found", id=action_id)
     if actor.user_id != action.owner_user_id and not actor.can(Perm.INCIDENTS_CLOSE.value):
-        raise PermissionDenied("only the owner (or who closes incidents) completes an action")
+        raise PermissionDenied.keyed("error.incidents.improvement_owner_only")
     if action.done_at is not None:
-        raise InvalidTransition("this improvement action is already done")
+        raise InvalidTransition.keyed("error.incidents.improvement_done")
     action.done_at = clock.now()
     _record(
         session,

@@ -126,19 +126,21 @@ def _require_approval_right(permissions: frozenset[str], level: Level, action: s
         return
     # Name the permission the actor would have to be given.
     needed = P.STATEMENTS_APPROVE_MAJOR if level.engages_leadership else P.STATEMENTS_APPROVE
-    raise PermissionDenied(
-        f"statement action {action!r} on a level {level} incident requires the permission "
-        f"{needed.value!r}"
+    raise PermissionDenied.keyed(
+        "error.incidents.statement_approval_permission",
+        action=repr(action),
+        level=f"{level}",
+        permission=repr(needed.value),
     )
 
 
 def assert_editable(state: StatementState) -> None:
     """The text may only be changed in draft; published statements are frozen."""
     if state is StatementState.PUBLISHED:
-        raise InvalidTransition("a published statement is frozen: write a new statement instead")
+        raise InvalidTransition.keyed("error.incidents.statement_frozen")
     if state is not StatementState.DRAFT:
-        raise InvalidTransition(
-            f"statement text cannot change in state {state.value!r}: revise it back to draft first"
+        raise InvalidTransition.keyed(
+            "error.incidents.statement_not_draft", state=repr(state.value)
         )
 
 

@@ -63,48 +63,54 @@ class IncidentAction(StrEnum):
 # -- guards ----------------------------------------------------------------------------------
 
 
-def _known_category(fields: Fields) -> str | None:
+# A guard returns what is wrong as a keyed error (not raised): the engine wraps it, naming the
+# action and the field, in the reader's language.
+
+
+def _known_category(fields: Fields) -> ValidationError | None:
     value = fields.get("category")
     if value is not None and value not in {c.value for c in RiskCategory}:
-        return f"unknown category {value!r}"
+        return ValidationError.keyed("error.incidents.unknown_category", value=repr(value))
     return None
 
 
-def _assessment_consistent(fields: Fields) -> str | None:
+def _assessment_consistent(fields: Fields) -> ValidationError | None:
     try:
         ratings = Ratings(int(fields["severity"]), int(fields["scope"]), int(fields["risk"]))
     except (TypeError, ValueError):
-        return "severity, scope and risk must be whole numbers from 1 to 4"
+        return ValidationError.keyed("error.incidents.ratings_not_whole")
     except ValidationError as error:
-        return error.message
+        return error
     if fields["level"] not in {level.value for level in Level}:
-        return f"unknown level {fields['level']!r}; use I, II, III or IV"
+        return ValidationError.keyed("error.incidents.unknown_level", value=repr(fields["level"]))
     proposed = propose_level(ratings).level
     if fields["level"] != proposed and not _filled(fields.get("level_reason")):
-        return f"level {fields['level']} differs from the proposed {proposed}: give level_reason"
+        return ValidationError.keyed(
+            "error.incidents.level_needs_reason", level=f"{fields['level']}", proposed=f"{proposed}"
+        )
     return None
 
 
-def _customers_contacted(fields: Fields) -> str | None:
+def _customers_contacted(fields: Fields) -> ValidationError | None:
     # The service passes the ids of affected customers not yet contacted (from the linked
     # complaints' communication logs); the plan lets the incident close only with a reason.
     waiting = fields.get("uncontacted_customers") or ()
     if waiting and not _filled(fields.get("uncontacted_reason")):
-        return f"{len(waiting)} affected customer(s) not contacted: contact them or give a reason"
+        return ValidationError.keyed("error.incidents.customers_not_contacted", count=len(waiting))
     return None
 
 
-def _review_accepted(fields: Fields) -> str | None:
+def _review_accepted(fields: Fields) -> ValidationError | None:
     if fields.get("review_accepted") is not True:
-        return "the review report has not been accepted by the leadership group"
+        return ValidationError.keyed("error.incidents.review_not_accepted")
     return None
 
 
-def _not_itself(fields: Fields) -> str | None:
+def _not_itself(fields: Fields) -> ValidationError | None:
     if fields.get("incident_id") is not None and fields.get("incident_id") == fields.get(
         "target_incident"
     ):
-        return "an incident cannot be merged into itself"
+        return ValidationError.keyed("error.incidents.merge_into_itself")
     return None
 
 

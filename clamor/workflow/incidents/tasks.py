@@ -61,20 +61,18 @@ def check_assignee_in_group(user_id: str | None, group_members: Collection[str] 
     if user_id is None:
         return
     if group_members is None:
-        raise ValidationError(
-            "assigning a person needs the group's members to check against", field="group_members"
-        )
+        raise ValidationError.keyed("error.incidents.members_needed", field="group_members")
     if user_id not in group_members:
-        raise ValidationError(
-            f"user {user_id!r} is not a member of the task's group", field="assignee_user"
+        raise ValidationError.keyed(
+            "error.incidents.not_group_member", field="assignee_user", user=repr(user_id)
         )
 
 
-def _assignee_in_group(fields: Fields) -> str | None:
+def _assignee_in_group(fields: Fields) -> ValidationError | None:
     try:
         check_assignee_in_group(fields.get("assignee_user"), fields.get("group_members"))
     except ValidationError as error:
-        return error.message
+        return error
     return None
 
 

@@ -146,7 +146,7 @@ def test_company_days_are_edited_on_the_settings_page(browser: Browser, db: Data
     bad = browser.post_form(
         "/complaints/settings/days", {"day": "2026-02-30", "kind": "closed", "label": "司庆日"}
     )
-    assert bad.status_code == 422 and "day: &#39;2026-02-30&#39; is not a date" in bad.text
+    assert bad.status_code == 422 and "day：“2026-02-30”不是有效日期" in bad.text  # in Chinese
     assert 'value="司庆日"' in bad.text  # what was typed stays in the form
     added = browser.post_form(
         "/complaints/settings/days", {"day": "2026-05-20", "kind": "closed", "label": "司庆日"}
@@ -158,7 +158,8 @@ def test_company_days_are_edited_on_the_settings_page(browser: Browser, db: Data
     twice = browser.post_form(
         "/complaints/settings/days", {"day": "2026-05-20", "kind": "workday", "label": "加班"}
     )
-    assert twice.status_code == 422 and "already on the company calendar" in twice.text
+    assert twice.status_code == 422
+    assert "2026-05-20 已在公司日历上（司庆日，公司休息日）" in twice.text
     removed = browser.post_form("/complaints/settings/days/2026-05-20/remove")
     assert removed.status_code == 303
     assert 'data-day="2026-05-20"' not in browser.get("/complaints/settings").text

@@ -98,7 +98,7 @@ def test_bad_input_is_refused_naming_the_field_and_nothing_changes(client, seede
         },
     )
     assert outsider.status_code == 422
-    assert "tasks[0]: user &#39;pr_manager&#39; is not a member" in outsider.text
+    assert "tasks[0]：用户 &#39;pr_manager&#39; 不是该任务所属小组的成员" in outsider.text
     with db.read() as session:
         assert service.tasks_of(session, incident_id) == []
         assert service.get(session, incident_id).state == "assessed"
@@ -128,7 +128,7 @@ def test_admin_edits_playbooks_and_a_bad_one_is_refused(client, seeded, db) -> N
     )
     refused = admin.post_form("/incidents/playbooks", {"data": bad})
     assert refused.status_code == 422
-    assert "tasks[0]: unknown task type &#39;teleport&#39;" in refused.text
+    assert "tasks[0]：未知的任务类型 &#39;teleport&#39;" in refused.text
     with db.read() as session:
         assert service.stored_playbooks(session) == []
     good = bad.replace("teleport", "custom")
@@ -298,7 +298,7 @@ def test_a_refused_statement_edit_keeps_the_new_text(client, seeded, db, people)
     refused = pr.post_form(
         f"/incidents/statements/{statement_id.group(1)}/edit", {"text": too_long}
     )
-    assert refused.status_code == 422 and "text is longer than 20000" in refused.text
+    assert refused.status_code == 422 and "text：不能超过 20000 个字符" in refused.text
     assert too_long in refused.text  # in the textarea, not replaced by the stored version
 
 
@@ -306,5 +306,5 @@ def test_an_unknown_state_filter_is_named_not_an_empty_list(client, seeded) -> N
     analyst = signed_in_as(client, "analyst")
     page = analyst.get("/incidents?state=bogus")
     assert page.status_code == 422
-    assert "state: &#39;bogus&#39; is not a state" in page.text and "reported" in page.text
+    assert "state：&#39;bogus&#39; 不是有效的状态" in page.text and "reported" in page.text
     assert analyst.get("/incidents?state=reported").status_code == 200
