@@ -72,7 +72,7 @@ def test_an_alert_appears_live_and_is_handled(
     page.click("nav.subnav >> text=监测词")
     page.fill("#tester-query", "(germanwings AND crash*")
     page.click("#tester button")
-    expect(page.locator("#tester-error")).to_contain_text("position")
+    expect(page.locator("#tester-error")).to_contain_text("位置 0")
     page.fill("#tester-query", "germanwings AND crash*")
     page.click("#tester button")
     expect(page.locator("#tester-summary")).to_be_visible()
