@@ -6,6 +6,7 @@ services raise before they commit.
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -80,7 +81,17 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
         return JSONResponse(
             {"error": "http", "message": str(exc.detail)}, status_code=exc.status_code
         )
-    return _error_page(request, exc.status_code, str(exc.detail))
+    return _error_page(request, exc.status_code, _http_words(request, exc))
+
+
+def _http_words(request: Request, exc: StarletteHTTPException) -> str:
+    """Starlette's stock phrase ("Not Found") in the reader's language; any other detail as is."""
+    from clamor.core.i18n import catalogue, translate
+    from clamor.web.deps import request_language
+
+    key = f"error.http.{exc.status_code}"
+    stock = exc.detail == HTTPStatus(exc.status_code).phrase
+    return translate(key, request_language(request)) if stock and key in catalogue() else exc.detail
 
 
 def install(app: FastAPI) -> None:

@@ -178,6 +178,15 @@ def test_language_switch_is_remembered_for_the_user(browser: Browser, db: Databa
         assert accounts.get_user(session, "gm").language == "en"
 
 
+def test_a_page_that_does_not_exist_says_so_in_the_reader_s_language(browser: Browser) -> None:
+    browser.login("gm")
+    missing = browser.get("/no/such/page")
+    assert missing.status_code == 404 and "页面不存在" in missing.text
+    browser.post_form("/language", {"language": "en", "back": "/"})
+    assert "Not Found" in browser.get("/no/such/page").text
+    assert browser.client.get("/api/v1/no-such").json()["message"] == "Not Found"
+
+
 def test_api_needs_a_token_and_the_right_scope(client: TestClient, db: Database, seeded) -> None:
     assert client.get("/api/v1/org").status_code == 401
     assert (
