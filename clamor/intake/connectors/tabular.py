@@ -63,7 +63,11 @@ KNOWN_HEADERS: dict[str, tuple[str, ...]] = {
 class RowError:
     row: int  # 1-based line of the file, the header being row 1
     field: str
-    message: str
+    message: str  # English, for the CLI and the API
+    error: ClamorError | None = None  # the refusal itself, for a page in the reader's language
+
+    def text(self, language: str) -> str:
+        return self.error.text(language) if self.error is not None else self.message
 
 
 @dataclass
@@ -251,9 +255,10 @@ def parse(
     parsed = ParsedFile(headers=headers, mapping=chosen)
     for number, cells in rows:
         if len(cells) != len(headers):
-            parsed.errors.append(
-                RowError(number, "row", f"{len(cells)} cells where the header has {len(headers)}")
+            wrong = ValidationError.keyed(
+                "error.intake.row_cells", field="row", cells=len(cells), columns=len(headers)
             )
+            parsed.errors.append(RowError(number, "row", wrong.message, wrong))
             continue
         values = {name: cells[index].strip() for name, index in position.items()}
         if len(parsed.preview) < 5:
@@ -263,7 +268,7 @@ def parse(
             if check is not None:
                 check(complaint)
         except ClamorError as exc:
-            parsed.errors.append(RowError(number, exc.field or "row", exc.message))
+            parsed.errors.append(RowError(number, exc.field or "row", exc.message, exc))
             continue
         parsed.good.append((number, complaint))
     return parsed

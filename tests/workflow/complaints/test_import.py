@@ -106,6 +106,7 @@ def test_upload_previews_then_imports_in_one_go_and_never_doubles(
     files = {"file": ("热线.csv", csv_bytes("gbk", body), "text/csv")}
     preview = browser.post_form("/complaints/import", {"channel": "hotline"}, files=files)
     assert preview.status_code == 200 and 'id="row-errors"' in preview.text
+    assert "个单元格，而表头有" in preview.text  # the short row, told in the reader's language
     assert "3" in preview.text and cases(db) == 0
     token = preview.text.split('name="token" value="')[1].split('"')[0]
     done = browser.post_form(
