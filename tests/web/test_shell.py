@@ -282,3 +282,9 @@ def test_the_audit_log_reads_in_beijing_time_with_the_actions_words(
     assert "受理" in page and "complaint.accept" in page  # the words, and the code kept
     browser.post_form("/language", {"language": "en", "back": "/audit"})
     assert "Accept" in browser.get("/audit?action=complaint.accept").text
+
+
+def test_a_malformed_query_value_is_named_in_the_reader_s_language(browser: Browser) -> None:
+    browser.login("gm")
+    refused = browser.get("/audit?before_id=abc")
+    assert refused.status_code == 422 and "before_id：须为整数。" in refused.text
