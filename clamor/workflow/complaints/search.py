@@ -111,10 +111,42 @@ class QueryTerm:
 _WORD_START = f"(?<![^\\W_{_CJK}])"
 
 
+_ENGLISH_WORD = re.compile(r"[a-z]{4,}")
+# What the stem may drop: an inflection (a doubled consonant before -ed/-ing: cancel-led). Any
+# other cut (`refunde` → `refund`) means the word is being typed, not inflected: kept as typed.
+_INFLECTION = re.compile(r"[a-z]?(?:ed|ing|ations?)|e?s|ie[sd]|ly|ments?|ers?")
+MIN_STEM = 3
+
+
+@cache
+def _english_stemmer() -> Any:
+    import snowballstemmer  # only needed once someone searches an English word
+
+    return snowballstemmer.stemmer("english")
+
+
+def word_prefix(word: str) -> str:
+    """What an English query word matches as a prefix: the part it shares with its Snowball
+    stem when what that cuts off is an inflection (`refunding` → `refund`, finding refund,
+    refunds, refunded; `cancelled` → `cancel`); else the word itself — when the rest would be
+    shorter than `MIN_STEM` letters (`using` → `us` would find too much), the word is still being
+    typed (`refunde`), or it is not plain lower-case letters (pinyin and codes)."""
+    if not _ENGLISH_WORD.fullmatch(word):
+        return word
+    stem = _english_stemmer().stemWord(word)
+    shared = 0
+    while shared < min(len(word), len(stem)) and word[shared] == stem[shared]:
+        shared += 1
+    inflected = _INFLECTION.fullmatch(word[shared:]) is not None
+    return word[:shared] if shared >= MIN_STEM and inflected else word
+
+
 def query_term(part: str) -> QueryTerm:
     """One folded query term: its trailing Latin/digit word matches as a prefix (`refund` finds
     `refunds`, `refunded`), its other words and CJK runs exactly; a leading Latin word must start
-    a word of the document (`fund` does not find `refund`)."""
+    a word of the document (`fund` does not find `refund`). A term of one English word is first
+    cut to its stem (`word_prefix`: `refunding` also finds `refund`)."""
+    part = word_prefix(part)
     tokens = list(_TOKENS.finditer(part))
     last = tokens[-1] if tokens else None
     prefix: str | None = None

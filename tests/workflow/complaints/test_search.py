@@ -50,6 +50,28 @@ def test_query_terms_are_and_and_latin_words_are_prefixes_of_words() -> None:
     assert not search.matches(search.parse_query("退款流程"), "", "退款太慢，流程太复杂，款流")
 
 
+def test_an_inflected_english_word_searches_by_its_stem() -> None:
+    prefix = search.word_prefix
+    assert [prefix(w) for w in ("refunding", "refunds", "cancelled", "delayed")] == [
+        "refund",
+        "refund",
+        "cancel",
+        "delay",
+    ]
+    assert prefix("customers") == "custom" and prefix("services") == "servic"
+    # kept as typed: still being typed, too short a stem, not plain English letters
+    assert [prefix(w) for w in ("refunde", "using", "refu", "iphone15", "tuikuan")] == [
+        "refunde",
+        "using",
+        "refu",
+        "iphone15",
+        "tuikuan",
+    ]
+    terms = search.parse_query("refunding delays")
+    assert search.matches(terms, "", "Refund delayed again")
+    assert not search.matches(terms, "", "a refund at last")
+
+
 def test_too_many_query_terms_name_the_field() -> None:
     import pytest
 
@@ -91,7 +113,7 @@ def test_search_semantics(db: Database, people) -> None:
     assert found(db, "退款流程") == [ids[3]]  # ids[4] has every bigram but not the word
     assert found(db, "退款 流程") == [ids[4], ids[3]]  # AND of two terms
     assert found(db, "REFUND") == [ids[5], ids[2]]  # a word prefix, case-folded
-    assert found(db, "refunds") == [ids[5]]
+    assert found(db, "refunds") == [ids[5], ids[2]]  # an inflected word: its stem, refund
     assert found(db, "fund") == []  # not a word start
     assert found(db, "噪") == [ids[6], ids[1]]  # one character: its postings' key range
     assert found(db, "民") == [ids[1]]  # at a run's end (民，)
