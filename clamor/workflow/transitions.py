@@ -114,14 +114,6 @@ def is_filled(value: object) -> bool:
     return True
 
 
-def require_permission(permissions: frozenset[str], permission: str, what: str) -> None:
-    """Raise PermissionDenied naming `permission` when the actor does not hold it."""
-    if permission not in permissions:
-        raise PermissionDenied.keyed(
-            "error.workflow.permission_required", what=what, permission=repr(permission)
-        )
-
-
 def _table_name(name: str) -> Term | str:
     """A table's name in the reader's language where the catalogue has it (else as it is)."""
     key = "error.workflow.table." + name.replace(" ", "_")
