@@ -51,6 +51,14 @@ def worker(
         float,
         typer.Option(help="Seconds before a job a dead worker held is claimed again."),
     ] = 60.0,
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Analysis processes under this worker (0: analyse in the worker itself). One "
+            "worker with N processes uses N cores with one queue consumer and one detector.",
+        ),
+    ] = 0,
 ) -> None:
     """Consume pipeline jobs (Redis Streams with CLAMOR_REDIS_URL, else the embedded table)."""
     from clamor.analysis import registry
@@ -58,23 +66,36 @@ def worker(
     from clamor.worker import logs
     from clamor.worker.handlers import PipelineContext
     from clamor.worker.loop import Worker, default_name, freeze_startup_heap
+    from clamor.worker.pool import AnalysisPool, can_pool
 
     settings = load_settings(data_dir)
     logs.configure(settings.log_json)
     registry.preload()  # load the models now, not on the first job
     db = open_database(settings)
+    if processes and not can_pool(db.url):
+        raise ValidationError(
+            "--processes needs a database its processes can open (not an in-memory one)",
+            field="processes",
+        )
     queue = open_queue(settings, db, RetryPolicy(visibility_seconds=visibility))
     context = PipelineContext(db, queue, settings=settings)
     loop = Worker(context, name=name or default_name(), batch=batch)
+    # Started before the heap is frozen: the children are spawned, they inherit nothing.
+    loop.pool = AnalysisPool(db.url, processes) if processes else None
     freeze_startup_heap()  # after the models and modules: the GC stops rescanning them
     loop.beat()  # visible as up before its first job
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     backend = "redis" if settings.redis_url else "table"
-    console.print(f"worker {loop.name} consuming the {backend} queue (Ctrl+C to stop)")
-    loop.run(stop, drain=drain)
-    db.dispose()
+    pooled = f", {processes} analysis processes" if processes else ""
+    console.print(f"worker {loop.name} consuming the {backend} queue{pooled} (Ctrl+C to stop)")
+    try:
+        loop.run(stop, drain=drain)
+    finally:
+        if loop.pool is not None:
+            loop.pool.close()
+        db.dispose()
 
 
 def replay(

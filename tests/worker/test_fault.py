@@ -103,3 +103,39 @@ def test_a_worker_killed_mid_batch_loses_and_double_counts_nothing(
     assert (stats.ready, stats.claimed, stats.parked) == (0, 0, 0)
     if backend == "redis":
         queue.clear()
+
+
+@pytest.mark.parametrize("backend", ["table", "redis"])
+def test_a_worker_with_analysis_processes_drains_the_queue(
+    db: Database, demo_items: list[ItemIn], tmp_path: Path, backend: str
+) -> None:
+    env = {
+        **os.environ,
+        "CLAMOR_DATABASE_URL": db.url,
+        "CLAMOR_SECRET_KEY": TEST_SECRET,
+        "CLAMOR_DATA_DIR": str(tmp_path),
+    }
+    env.pop("CLAMOR_REDIS_URL", None)
+    queue: TableQueue | RedisQueue = TableQueue(db)
+    if backend == "redis":
+        redis_client()
+        prefix = f"clamor-pooled-{uuid.uuid4().hex[:8]}"
+        queue = RedisQueue(redis.Redis.from_url(REDIS_DB_URL, decode_responses=True), prefix=prefix)
+        env["CLAMOR_REDIS_URL"] = REDIS_DB_URL
+        env["CLAMOR_REDIS_PREFIX"] = prefix
+    for start in range(0, len(demo_items), 25):
+        with db.write() as session:
+            pipeline.ingest(session, queue, demo_items[start : start + 25])
+
+    pooled = worker_process(env, "--processes", "1", "--drain", "--name", "pooled")
+    _, errors = pooled.communicate(timeout=300)
+    assert pooled.returncode == 0, errors.decode()
+
+    with db.read() as session:
+        analysed = session.scalar(select(func.count(Item.id)).where(Item.analysed_at.is_not(None)))
+        posts = session.scalar(select(func.count(Post.item_id)))
+    assert analysed == posts == len(demo_items)
+    stats = queue.stats()
+    assert (stats.ready, stats.claimed, stats.parked) == (0, 0, 0)
+    if isinstance(queue, RedisQueue):
+        queue.clear()
