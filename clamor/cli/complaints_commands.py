@@ -3,6 +3,7 @@ sweep-sla`."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,6 +11,7 @@ import typer
 
 from clamor.core.config import Settings
 from clamor.core.errors import ConfigurationError, ValidationError
+from clamor.core.i18n import locale_language
 from clamor.storage.database import Database
 
 complaints_app = typer.Typer(help="Complaint cases.", no_args_is_help=True)
@@ -48,7 +50,8 @@ def import_file(
     chosen = tabular.parse_mapping(mapping) if mapping else None
     parsed = tabular.parse(data, file.name, channel, chosen, check=service.check)
     for error in parsed.errors:
-        typer.echo(f"{file}: row {error.row}: {error.field}: {error.message}", err=True)
+        words = error.text(locale_language(os.environ))
+        typer.echo(f"{file}: row {error.row}: {error.field}: {words}", err=True)
     mapped = ", ".join(f"{k}←{v}" for k, v in parsed.mapping.items())
     if dry_run:
         typer.echo(

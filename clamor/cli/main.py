@@ -4,6 +4,7 @@ shows the traceback instead."""
 from __future__ import annotations
 
 import getpass
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ from clamor.cli import (
 )
 from clamor.core.config import Settings, describe_settings, ensure_secret_file, load_settings
 from clamor.core.errors import ClamorError, ConfigurationError, ValidationError
+from clamor.core.i18n import locale_language
 from clamor.core.principal import Principal
 from clamor.migrations import current_revision, head_revision, upgrade
 from clamor.org import service as org
@@ -492,7 +494,7 @@ def run() -> None:
     except ClamorError as exc:
         if debug:
             raise
-        print(f"error: {exc.message}", file=sys.stderr)
+        print(f"error: {exc.text(locale_language(os.environ))}", file=sys.stderr)
         sys.exit(2)
     except OperationalError as exc:
         if debug:

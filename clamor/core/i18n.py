@@ -9,6 +9,7 @@ errors exists in both languages.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,17 @@ def normalise_language(value: str | None) -> str:
     if lowered.startswith("zh"):
         return "zh-CN"
     return DEFAULT_LANGUAGE
+
+
+def locale_language(environ: Mapping[str, str]) -> str:
+    """The language of a terminal's user, from the POSIX locale (`LC_ALL`, then `LC_MESSAGES`,
+    then `LANG`): Chinese for `zh_*`, else English. The CLI follows the shell it runs in, not
+    the web pages' default."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name)
+        if value:
+            return "zh-CN" if value.lower().startswith("zh") else "en"
+    return "en"
 
 
 def translate(key: str, language: str, /, **params: Any) -> str:

@@ -16,10 +16,11 @@ MALFORMED_ORG = (
 
 
 def clamor(
-    *args: str, data_dir: Path, stdin: str | None = None
+    *args: str, data_dir: Path, stdin: str | None = None, lang: str = "C.UTF-8"
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CLAMOR_DATA_DIR": str(data_dir)}
-    env.pop("CLAMOR_DATABASE_URL", None)
+    env = {**os.environ, "CLAMOR_DATA_DIR": str(data_dir), "LANG": lang}
+    for name in ("CLAMOR_DATABASE_URL", "LC_ALL", "LC_MESSAGES"):
+        env.pop(name, None)
     return subprocess.run(
         [sys.executable, "-m", "clamor", *args],
         capture_output=True,
@@ -59,6 +60,12 @@ def test_errors_are_one_line_with_a_nonzero_exit(data_dir: Path) -> None:
     no_password = clamor("users", "add", "carol", data_dir=data_dir, stdin="")
     assert no_password.returncode == 2 and "--password" in no_password.stderr
     assert "Traceback" not in duplicate.stderr + short.stderr + no_password.stderr
+
+
+def test_errors_follow_the_shell_s_language(data_dir: Path) -> None:
+    args = ("users", "add", "admin", "--password", "long enough")
+    chinese = clamor(*args, data_dir=data_dir, lang="zh_CN.UTF-8")
+    assert chinese.returncode == 2 and chinese.stderr.strip() == "error: 用户名 “admin” 已存在。"
 
 
 def test_malformed_org_yaml_names_the_line_and_changes_nothing(

@@ -2,7 +2,14 @@ import re
 import string
 from pathlib import Path
 
-from clamor.core.i18n import LANGUAGES, catalogue, normalise_language, pick, translate
+from clamor.core.i18n import (
+    LANGUAGES,
+    catalogue,
+    locale_language,
+    normalise_language,
+    pick,
+    translate,
+)
 
 PACKAGE = Path(__file__).resolve().parents[2] / "clamor"
 LITERAL_KEY = re.compile(r"""\bt\(\s*["']([a-z_.]+)["']\s*[,)]""")
@@ -59,3 +66,10 @@ def test_both_languages_of_an_entry_take_the_same_parameters() -> None:
         if len({frozenset(_placeholders(text)) for text in entry.values()}) > 1
     ]
     assert differing == []
+
+
+def test_a_terminal_s_language_comes_from_its_locale() -> None:
+    assert locale_language({"LANG": "zh_CN.UTF-8"}) == "zh-CN"
+    assert locale_language({"LANG": "zh_CN.UTF-8", "LC_ALL": "C"}) == "en"  # LC_ALL wins
+    assert locale_language({"LC_MESSAGES": "zh_TW.UTF-8", "LANG": "en_US.UTF-8"}) == "zh-CN"
+    assert locale_language({}) == "en"

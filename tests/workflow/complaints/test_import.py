@@ -146,6 +146,7 @@ def test_cli_import_dry_run_then_real(tmp_path: Path, db: Database) -> None:
     from tests.conftest import TEST_SECRET
 
     env = {**os.environ, "CLAMOR_DATABASE_URL": db.url, "CLAMOR_SECRET_KEY": TEST_SECRET}
+    env.update(LANG="C.UTF-8", LC_ALL="", LC_MESSAGES="")  # the English messages asserted below
     data_dir = str(tmp_path / "data")
     source = tmp_path / "hotline.csv"
     source.write_bytes(csv_bytes("utf-8-sig", ROWS + "H-4,bad time,赵六,13812345678,退款\n"))
