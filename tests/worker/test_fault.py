@@ -40,6 +40,27 @@ def worker_process(env: dict[str, str], *args: str) -> subprocess.Popen:
     )
 
 
+def worker_setup(
+    db: Database, data_dir: Path, backend: str
+) -> tuple[dict[str, str], TableQueue | RedisQueue]:
+    """The environment a `clamor worker` process needs for `backend`, and that queue."""
+    env = {
+        **os.environ,
+        "CLAMOR_DATABASE_URL": db.url,
+        "CLAMOR_SECRET_KEY": TEST_SECRET,
+        "CLAMOR_DATA_DIR": str(data_dir),
+    }
+    env.pop("CLAMOR_REDIS_URL", None)
+    if backend != "redis":
+        return env, TableQueue(db)
+    redis_client()  # skips (or fails in CI) when Redis is absent
+    client = redis.Redis.from_url(REDIS_DB_URL, decode_responses=True)
+    # Keys of this run's own: other runs on the machine may use the same Redis database.
+    prefix = f"clamor-fault-{uuid.uuid4().hex[:8]}"
+    env.update(CLAMOR_REDIS_URL=REDIS_DB_URL, CLAMOR_REDIS_PREFIX=prefix)
+    return env, RedisQueue(client, prefix=prefix)
+
+
 def count(db: Database, query) -> int:
     with db.read() as session:
         return session.scalar(query) or 0
@@ -49,23 +70,7 @@ def count(db: Database, query) -> int:
 def test_a_worker_killed_mid_batch_loses_and_double_counts_nothing(
     db: Database, demo_items: list[ItemIn], tmp_path: Path, backend: str
 ) -> None:
-    env = {
-        **os.environ,
-        "CLAMOR_DATABASE_URL": db.url,
-        "CLAMOR_SECRET_KEY": TEST_SECRET,
-        "CLAMOR_DATA_DIR": str(tmp_path),
-    }
-    if backend == "redis":
-        redis_client()  # skips (or fails in CI) when Redis is absent
-        client = redis.Redis.from_url(REDIS_DB_URL, decode_responses=True)
-        # Keys of this run's own: other runs on the machine may use the same Redis database.
-        prefix = f"clamor-fault-{uuid.uuid4().hex[:8]}"
-        queue = RedisQueue(client, prefix=prefix)
-        env["CLAMOR_REDIS_URL"] = REDIS_DB_URL
-        env["CLAMOR_REDIS_PREFIX"] = prefix
-    else:
-        env.pop("CLAMOR_REDIS_URL", None)
-        queue = TableQueue(db)
+    env, queue = worker_setup(db, tmp_path, backend)
     items = demo_items * 1
     for start in range(0, len(items), 25):  # small jobs: the kill lands between and inside them
         with db.write() as session:
@@ -101,7 +106,7 @@ def test_a_worker_killed_mid_batch_loses_and_double_counts_nothing(
     assert len(total_seen) == originals  # bursts counted each original once (copies: never)
     stats = queue.stats()
     assert (stats.ready, stats.claimed, stats.parked) == (0, 0, 0)
-    if backend == "redis":
+    if isinstance(queue, RedisQueue):
         queue.clear()
 
 
@@ -109,20 +114,7 @@ def test_a_worker_killed_mid_batch_loses_and_double_counts_nothing(
 def test_a_worker_with_analysis_processes_drains_the_queue(
     db: Database, demo_items: list[ItemIn], tmp_path: Path, backend: str
 ) -> None:
-    env = {
-        **os.environ,
-        "CLAMOR_DATABASE_URL": db.url,
-        "CLAMOR_SECRET_KEY": TEST_SECRET,
-        "CLAMOR_DATA_DIR": str(tmp_path),
-    }
-    env.pop("CLAMOR_REDIS_URL", None)
-    queue: TableQueue | RedisQueue = TableQueue(db)
-    if backend == "redis":
-        redis_client()
-        prefix = f"clamor-pooled-{uuid.uuid4().hex[:8]}"
-        queue = RedisQueue(redis.Redis.from_url(REDIS_DB_URL, decode_responses=True), prefix=prefix)
-        env["CLAMOR_REDIS_URL"] = REDIS_DB_URL
-        env["CLAMOR_REDIS_PREFIX"] = prefix
+    env, queue = worker_setup(db, tmp_path, backend)
     for start in range(0, len(demo_items), 25):
         with db.write() as session:
             pipeline.ingest(session, queue, demo_items[start : start + 25])
