@@ -173,6 +173,8 @@ class RaisedAlert:
     label: str | None
     keywords: tuple[str, ...]
     specificity: float
+    related_label: str | None = None  # the event of the open alert it names as related
+    has_related: bool = False
 
 
 def run(
@@ -201,6 +203,8 @@ def run(
                 continue
             topic = detector.topics.topics[topic_id]
             majority = labels_by_topic[topic_id].most_common(1)[0][0]
+            related = event.related_topic_id
+            related_labels = labels_by_topic.get(related or "")
             raised.append(
                 RaisedAlert(
                     event.change.alert.alert_id,
@@ -211,6 +215,8 @@ def run(
                     majority,
                     tuple(topic.keywords(6)),
                     round(detector.topics.specificity(topic_id), 3),
+                    related_labels.most_common(1)[0][0] if related_labels else None,
+                    related is not None,
                 )
             )
     elapsed = time.perf_counter() - started
@@ -284,6 +290,12 @@ def evaluate(stream: list[StreamItem], alerts: list[RaisedAlert]) -> dict:
         "unmatched_alerts": len(unmatched),
         "simulated_days": round(days, 2),
         "unmatched_per_day": round(len(unmatched) / days, 2) if days else None,
+        # A sub-story's own alert naming an open alert of a similar topic: of the same event?
+        "alerts_naming_a_related_one": sum(a.has_related for a in alerts),
+        "related_of_the_same_event": sum(
+            a.has_related and a.related_label is not None and a.related_label == a.label
+            for a in alerts
+        ),
         "unmatched_examples": [
             {
                 "at_day": round((a.at - SIM_START) / DAY, 2),
@@ -400,6 +412,10 @@ def _print_table(report: dict) -> None:
         f"within 15 min of first post: {report['events_within_15_min']} "
         f"(possible: {report['events_feasible_within_15_min']}), "
         f"within 15 min of onset: {report['events_within_15_min_of_onset']}"
+    )
+    print(
+        f"alerts naming a related open alert: {report['alerts_naming_a_related_one']} "
+        f"({report['related_of_the_same_event']} of the same event)"
     )
     print(
         f"alerts: {report['alerts']}, unmatched: {report['unmatched_alerts']} over "

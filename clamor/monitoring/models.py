@@ -137,6 +137,8 @@ class AlertRecord(Base):
     status_by: Mapped[str | None] = mapped_column(String(200))
     status_at: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(Text)
+    # Raised beside an open alert whose topic is similar (perhaps the same event's sub-story).
+    related_alert_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class DetectorState(Base):

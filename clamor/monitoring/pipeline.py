@@ -764,6 +764,7 @@ def _record_alert(
             first_item_id=int(event.item_id),
             updates=alert.updates,
             status="open",
+            related_alert_id=_latest_alert_of_topic(session, event.related_topic_id),
         )
         session.add(row)
         rows[(alert.key, alert.alert_id)] = row
@@ -779,6 +780,19 @@ def _record_alert(
         row.keywords = list(event.keywords)
     if row.status == "snoozed":
         row.status = "open"
+
+
+def _latest_alert_of_topic(session: Session, topic_id: str | None) -> int | None:
+    """The newest stored alert of a topic (a new alert's related one); rare: one query each."""
+    if topic_id is None:
+        return None
+    session.flush()  # the related alert may have been raised earlier in this same batch
+    return session.scalar(
+        select(AlertRecord.id)
+        .where(AlertRecord.key == f"topic:{topic_id}")
+        .order_by(AlertRecord.id.desc())
+        .limit(1)
+    )
 
 
 def _record_topics(

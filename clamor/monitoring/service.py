@@ -333,6 +333,7 @@ def alert_to_dict(row: AlertRecord) -> dict[str, Any]:
         "suppressed_until": row.suppressed_until.isoformat() if row.suppressed_until else None,
         "status_by": row.status_by,
         "note": row.note,
+        "related_alert_id": row.related_alert_id,
     }
 
 

@@ -146,3 +146,49 @@ def test_a_watch_query_busy_across_many_topics_raises_its_own_alert() -> None:
     assert "query:7" in {a.change.alert.key for a in raised}
     [query_alert] = [a for a in raised if a.change.alert.key == "query:7"]
     assert query_alert.query_id == "7"
+
+
+def story(prefix: str, text: str, count: int, start: float) -> list[DetectionItem]:
+    """`count` posts of one story, each told a little differently (no two are near-copies)."""
+    return [
+        DetectionItem(
+            item_id=f"{prefix}{n}",
+            text=text.format(n=n),
+            at=start + n * 20,
+            reach=5000,
+            author=f"{prefix}-witness{n}",
+            sentiment="negative",
+            category="product_quality",
+        )
+        for n in range(count)
+    ]
+
+
+def test_a_sub_story_raises_its_own_alert_naming_the_related_one(monkeypatch) -> None:
+    import clamor.monitoring.detector as detector_module
+
+    monkeypatch.setattr(detector_module, "SIBLING_SIMILARITY", 0.99)  # never share an alert
+    detector = Detector()
+    start = BASE + 300 * 240
+    first = event(30, start)
+    recall = story(
+        "rc",
+        "Nova X battery recall ordered by regulators after the phone fires "
+        "(source {n}, seen {n} minutes ago)",
+        30,
+        start + 900,
+    )
+    unrelated = story(
+        "cf",
+        "Hostages held in a Sydney cafe siege as police surround Martin Place; update {n} live",
+        30,
+        start + 1800,
+    )
+    outcomes = run(background(300, BASE, 240) + first + recall + unrelated, detector)
+    raised = {a.topic_id: a for o in outcomes for a in o.alerts if a.change.kind == "raised"}
+    topic_of = {o.item_id: o.topic_id for o in outcomes}
+    event_topic, recall_topic, siege_topic = topic_of["ev29"], topic_of["rc29"], topic_of["cf29"]
+    assert {event_topic, recall_topic, siege_topic} <= set(raised)
+    assert raised[event_topic].related_topic_id is None  # the first alert has nothing beside it
+    assert raised[recall_topic].related_topic_id == event_topic
+    assert raised[siege_topic].related_topic_id is None  # another event entirely
