@@ -4,7 +4,7 @@
 `BriefingDocument` of sections and cells in the reader's language; every number about posts
 carries a link to the posts list filtered to exactly those posts (`/monitoring/posts?…`). The
 renderers only lay the document out: the page through the site's Jinja templates, the PDF
-through WeasyPrint with the review report's CJK font set-up, the XLSX through openpyxl with a
+through WeasyPrint in the house print style (review.PRINT_STYLE), the XLSX through openpyxl with a
 hyperlink on each linked cell (absolute addresses, since a spreadsheet has no site to be
 relative to). Outputs read state; they never change it.
 """
@@ -18,11 +18,12 @@ from typing import Any
 
 from jinja2 import Environment, select_autoescape
 
+from clamor.core.clock import LOCAL_ZONE
 from clamor.core.i18n import translate
 from clamor.monitoring.browse import posts_query_string
 from clamor.reports.models import BriefingRecord
 from clamor.reports.opinion import CATEGORIES, SENTIMENTS
-from clamor.reports.review import FONT_STACK, LOCAL_ZONE
+from clamor.reports.review import PRINT_STYLE, html_to_pdf
 
 LEVEL_NAMES = {1: "blue", 2: "yellow", 3: "orange", 4: "red"}
 ROMAN = {1: "IV", 2: "III", 3: "II", 4: "I"}
@@ -322,19 +323,8 @@ def layout(record: BriefingRecord, language: str, base: str = "") -> BriefingDoc
 _PDF_TEMPLATE = """<!doctype html>
 <html lang="{{ doc.language }}"><head><meta charset="utf-8"><title>{{ doc.title }}</title>
 <style>
-@page {
-  size: A4; margin: 18mm 14mm 18mm 14mm;
-  @top-center { content: string(doctitle); font-family: {{ font|safe }}; font-size: 9pt;
-                color: #555; }
-  @bottom-right { content: counter(page) " / " counter(pages); font-family: {{ font|safe }};
-                  font-size: 9pt; color: #555; }
-}
-body { font-family: {{ font|safe }}; font-size: 10pt; line-height: 1.45; color: #111; }
-h1 { font-size: 17pt; margin: 0 0 2mm; string-set: doctitle content(); }
-h2 { font-size: 12.5pt; margin: 5mm 0 2mm; }
-table { border-collapse: collapse; width: 100%; } td, th { border: 1px solid #999;
-  padding: 1.2mm 2mm; text-align: left; vertical-align: top; font-size: 9pt; }
-th { background: #eee; } a { color: #1f4e79; text-decoration: none; } .meta { color: #555; }
+{{ print_style|safe }}
+a { color: #1f4e79; text-decoration: none; }
 </style></head>
 <body>
 <h1>{{ doc.title }}</h1>
@@ -357,16 +347,14 @@ _ENV = Environment(autoescape=select_autoescape(default=True))
 def to_pdf_html(doc: BriefingDocument) -> str:
     return _ENV.from_string(_PDF_TEMPLATE).render(
         doc=doc,
-        font=FONT_STACK,
+        print_style=PRINT_STYLE,
         generated=translate("briefings.generated", doc.language),
         none=translate("brief.none", doc.language),
     )
 
 
 def to_pdf(doc: BriefingDocument) -> bytes:
-    from weasyprint import HTML  # heavy import (pango); only when a PDF is asked for
-
-    return bytes(HTML(string=to_pdf_html(doc)).write_pdf())
+    return html_to_pdf(to_pdf_html(doc))
 
 
 # --- XLSX ---------------------------------------------------------------------------------------

@@ -180,23 +180,38 @@ def build(session: Session, incident_id: int, language: str) -> ReviewDocument:
 
 # --- HTML / PDF ---------------------------------------------------------------------------------
 
+# The house style of every PDF report: A4, the title in the page header and the page number in
+# the footer, the CJK font named in the body *and* in the margin boxes (WeasyPrint does not
+# inherit it there).
+PRINT_STYLE = f"""
+@page {{
+  size: A4; margin: 20mm 16mm 20mm 16mm;
+  @top-center {{ content: string(doctitle); font-family: {FONT_STACK};
+                font-size: 9pt; color: #555; }}
+  @bottom-right {{ content: counter(page) " / " counter(pages); font-family: {FONT_STACK};
+                  font-size: 9pt; color: #555; }}
+}}
+body {{ font-family: {FONT_STACK}; font-size: 10.5pt; line-height: 1.5; color: #111; }}
+h1 {{ font-size: 18pt; margin: 0 0 2mm; string-set: doctitle content(); }}
+h2 {{ font-size: 13pt; margin: 6mm 0 2mm; }}
+table {{ border-collapse: collapse; width: 100%; }} td, th {{ border: 1px solid #999;
+  padding: 1.5mm 2mm; text-align: left; vertical-align: top; font-size: 9.5pt; }}
+th {{ background: #eee; }} .meta {{ color: #555; }}
+"""
+
+
+def html_to_pdf(html: str) -> bytes:
+    from weasyprint import HTML  # heavy import (pango); only when a PDF is asked for
+
+    return bytes(HTML(string=html).write_pdf())
+
+
 _TEMPLATE = """<!doctype html>
 <html lang="{{ doc.language }}"><head><meta charset="utf-8">
 <title>{{ doc.title }}</title>
 <style>
-@page {
-  size: A4; margin: 20mm 16mm 20mm 16mm;
-  @top-center { content: string(doctitle); font-family: {{ font|safe }};
-                font-size: 9pt; color: #555; }
-  @bottom-right { content: counter(page) " / " counter(pages); font-family: {{ font|safe }};
-                  font-size: 9pt; color: #555; }
-}
-body { font-family: {{ font|safe }}; font-size: 10.5pt; line-height: 1.5; color: #111; }
-h1 { font-size: 18pt; margin: 0 0 2mm; string-set: doctitle content(); }
-h2 { font-size: 13pt; margin: 6mm 0 2mm; }
-table { border-collapse: collapse; width: 100%; } td, th { border: 1px solid #999;
-  padding: 1.5mm 2mm; text-align: left; vertical-align: top; font-size: 9.5pt; }
-th { background: #eee; } .meta { color: #555; } .text { white-space: pre-wrap; }
+{{ print_style|safe }}
+.text { white-space: pre-wrap; }
 </style></head>
 <body>
 <h1>{{ doc.title }}</h1>
@@ -220,13 +235,11 @@ _ENV = Environment(autoescape=select_autoescape(default=True))
 
 
 def to_html(doc: ReviewDocument) -> str:
-    return _ENV.from_string(_TEMPLATE).render(doc=doc, font=FONT_STACK)
+    return _ENV.from_string(_TEMPLATE).render(doc=doc, print_style=PRINT_STYLE)
 
 
 def to_pdf(doc: ReviewDocument) -> bytes:
-    from weasyprint import HTML  # heavy import (pango); only when a PDF is asked for
-
-    return bytes(HTML(string=to_html(doc)).write_pdf())
+    return html_to_pdf(to_html(doc))
 
 
 # --- DOCX ---------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from clamor.core.errors import AuthenticationError, ClamorError, RateLimited, ValidationError
+from clamor.core.i18n import catalogue, translate
 
 
 def wants_json(request: Request) -> bool:
@@ -103,8 +104,7 @@ async def handle_http_error(request: Request, exc: Exception) -> Response:
 
 def _http_words(request: Request, exc: StarletteHTTPException) -> str:
     """Starlette's stock phrase ("Not Found") in the reader's language; any other detail as is."""
-    from clamor.core.i18n import catalogue, translate
-    from clamor.web.deps import request_language
+    from clamor.web.deps import request_language  # deps imports the services (see above)
 
     key = f"error.http.{exc.status_code}"
     stock = exc.detail == HTTPStatus(exc.status_code).phrase

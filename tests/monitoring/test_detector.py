@@ -25,19 +25,25 @@ def background(count: int, start: float, step: float) -> list[DetectionItem]:
     ]
 
 
-def event(count: int, start: float) -> list[DetectionItem]:
+def story(prefix: str, text: str, count: int, start: float) -> list[DetectionItem]:
+    """`count` posts of one story, each told a little differently (no two are near-copies)."""
     return [
         DetectionItem(
-            item_id=f"ev{n}",
-            text=f"Battery of the Nova X phone exploded while charging, report {n} by witness {n}",
+            item_id=f"{prefix}{n}",
+            text=text.format(n=n),
             at=start + n * 20,
             reach=5000,
-            author=f"witness{n}",
+            author=f"{prefix}-witness{n}",
             sentiment="negative",
             category="product_quality",
         )
         for n in range(count)
     ]
+
+
+def event(count: int, start: float) -> list[DetectionItem]:
+    text = "Battery of the Nova X phone exploded while charging, report {n} by witness {n}"
+    return story("ev", text, count, start)
 
 
 def run(
@@ -146,22 +152,6 @@ def test_a_watch_query_busy_across_many_topics_raises_its_own_alert() -> None:
     assert "query:7" in {a.change.alert.key for a in raised}
     [query_alert] = [a for a in raised if a.change.alert.key == "query:7"]
     assert query_alert.query_id == "7"
-
-
-def story(prefix: str, text: str, count: int, start: float) -> list[DetectionItem]:
-    """`count` posts of one story, each told a little differently (no two are near-copies)."""
-    return [
-        DetectionItem(
-            item_id=f"{prefix}{n}",
-            text=text.format(n=n),
-            at=start + n * 20,
-            reach=5000,
-            author=f"{prefix}-witness{n}",
-            sentiment="negative",
-            category="product_quality",
-        )
-        for n in range(count)
-    ]
 
 
 def test_a_sub_story_raises_its_own_alert_naming_the_related_one(monkeypatch) -> None:
